@@ -1,0 +1,64 @@
+# vinano: build the C core for one Lua (LUA=lua5.4 by default; also luajit,
+# lua5.1, lua5.2, lua5.3), test on 5.4 and LuaJIT, run the demo, install.
+LUA        ?= lua5.4
+PKG        := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
+LUA_CFLAGS ?= $(shell pkg-config --cflags $(PKG) 2>/dev/null)
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS  ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+SANITIZE   ?=
+BUILD      ?= build/$(LUA)$(if $(SANITIZE),-san)
+SRCS       := $(wildcard src/*.c)
+OBJS       := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+MODULE     := $(BUILD)/vinano/core.so
+
+LUA_VERSION  := $(if $(filter luajit,$(LUA)),5.1,$(patsubst lua%,%,$(LUA)))
+PREFIX       ?= /usr/local
+LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+
+.PHONY: all deps check check-one demo install lint clean bench
+
+all: $(MODULE)
+
+$(BUILD)/obj/%.o: src/%.c src/vinano.h src/compat.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
+
+$(MODULE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -shared -o $@ $(OBJS) $(CURL_LIBS)
+
+# Installs missing Debian packages (as root) or prints the apt-get line.
+deps:
+	@sh scripts/deps.sh
+
+# Every spec on Lua 5.4 and on LuaJIT; ends with one "N passed, N failed" line.
+check: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4 all
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@sh scripts/check.sh lua5.4 luajit
+
+# One Lua only: make check-one LUA=lua5.3
+check-one: deps all
+	@sh scripts/check.sh $(LUA)
+
+demo: deps all
+	@sh scripts/demo.sh $(LUA) $(MODULE)
+
+install: $(MODULE)
+	install -d $(DESTDIR)$(LUA_LIBDIR)/vinano $(DESTDIR)$(LUA_SHAREDIR)/vinano
+	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
+	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
+	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+
+lint:
+	luacheck lua spec examples bin bench
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem $(LUA_CFLAGS) src
+	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L
+
+clean:
+	rm -rf build out
