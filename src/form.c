@@ -143,12 +143,12 @@ static int add_each(form *f, const char *name, int (*addone)(form *, const char 
   int list = lua_gettop(L);
   char label[64];
   lua_Integer i, n;
+  int single;
+  if (!lua_istable(L, list)) return addone(f, name, name);
   lua_rawgeti(L, list, 1);
-  if (!lua_istable(L, list) || lua_isnil(L, -1)) { /* a single value */
-    lua_pop(L, 1);
-    return addone(f, name, name);
-  }
+  single = lua_isnil(L, -1); /* {path=...} rather than a list */
   lua_pop(L, 1);
+  if (single) return addone(f, name, name);
   n = (lua_Integer)lua_rawlen(L, list);
   for (i = 1; i <= n; i++) {
     int ok;

@@ -1,0 +1,29 @@
+-- vinano: the Lua client for the ViNano image generation API.
+--   local vinano = require "vinano"
+--   local client = vinano.new{ token = "..." }
+--   local res, err = client:generate{ prompt = "a beautiful sunset over the ocean" }
+local core = require "vinano.core"
+local Client = require "vinano.client"
+local models = require "vinano.models"
+
+local M = {
+  version = core.version,
+  curl_version = core.curl_version,
+  -- JSON null in a response arrives as this value (lua-cjson's null).
+  null = require("cjson").null,
+}
+
+M.new = Client.new
+
+-- Credits a request will cost, from the API page's table.
+function M.estimate_credits(params)
+  if type(params) ~= "table" then
+    error("bad argument #1 to 'estimate_credits' (table expected, got " .. type(params) .. ")", 2)
+  end
+  return models.estimate_credits(params)
+end
+
+-- Makes an error table of vinano's kind (with its __tostring).
+M.error = core.error
+
+return M

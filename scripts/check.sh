@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs every spec under each Lua given (lua5.4, luajit, ...) with busted and
+# ends with one line "N passed, N failed" summed over all of them.
+cd "$(dirname "$0")/.." || exit 1
+passed=0; failed=0; status=0
+for lua in "$@"; do
+  echo "== busted on $lua"
+  out=$(mktemp)
+  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/$lua/?.so;;" \
+    VINANO_LUA="$lua" "$lua" /usr/bin/busted -o utfTerminal spec 2>&1 | tee "$out"
+  # busted's summary: "N successes / N failures / N errors / N pending : T seconds"
+  line=$(grep -E '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' "$out" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "busted on $lua printed no summary: counted as a failure"
+    failed=$((failed + 1)); status=1
+  else
+    s=$(echo "$line" | grep -oE '[0-9]+ success' | grep -oE '[0-9]+')
+    f=$(echo "$line" | grep -oE '[0-9]+ failure' | grep -oE '[0-9]+')
+    e=$(echo "$line" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+')
+    p=$(echo "$line" | grep -oE '[0-9]+ pending' | grep -oE '[0-9]+')
+    passed=$((passed + s)); failed=$((failed + f + e + p))
+    [ $((f + e + p)) -eq 0 ] || status=1
+    [ "$s" -gt 0 ] || status=1
+  fi
+  rm -f "$out"
+done
+echo "$passed passed, $failed failed"
+exit $status
