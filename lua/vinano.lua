@@ -23,6 +23,10 @@ function M.estimate_credits(params)
   return models.estimate_credits(params)
 end
 
+-- Blocking sleep and a monotonic clock, in seconds.
+M.sleep = core.sleep
+M.now = core.now
+
 -- Makes an error table of vinano's kind (with its __tostring).
 M.error = core.error
 

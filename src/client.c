@@ -8,7 +8,7 @@
 
 #include "vinano.h"
 
-static const char *const op_names[] = {"generate", "submit", "poll", NULL};
+static const char *const op_names[] = {"generate", "submit", "poll", "download", NULL};
 static const char *const op_paths[] = {"/api/v2/images/generate", "/api/v1/images/async",
                                        "/api/v1/images/task-status?task_id="};
 
@@ -137,7 +137,7 @@ void vn_client_release_easy(vn_client *c, CURL *easy) {
   }
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+size_t vn_body_write(char *ptr, size_t size, size_t nmemb, void *ud) {
   vn_request *r = (vn_request *)ud;
   size_t n = size * nmemb;
   vn_buffer *b = &r->body;
@@ -175,17 +175,26 @@ static void configure(vn_client *c, vn_request *r, const char *url) {
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, r->op == VN_OP_DOWNLOAD ? vn_download_write : vn_body_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  /* the token must never follow a redirect: redirects are reported, not followed */
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  if (r->op == VN_OP_DOWNLOAD) {
+    /* image hosts redirect; libcurl drops a custom Authorization header
+     * when a redirect leaves the host, and we only add it for the API's own */
+    size_t n = strlen(c->base_url);
+    if (strncmp(url, c->base_url, n) == 0 && url[n] == '/') curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  } else {
+    /* an API call never follows a redirect: it is reported instead */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  }
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -215,10 +224,13 @@ static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
   if (op == VN_OP_POLL) {
     if (lua_type(L, arg) != LUA_TSTRING && lua_type(L, arg) != LUA_TNUMBER)
       return luaL_argerror(L, arg, "task id (string) expected");
+  } else if (op == VN_OP_DOWNLOAD) {
+    luaL_checktype(L, arg, LUA_TSTRING);
+    luaL_checktype(L, arg + 1, LUA_TSTRING);
   } else {
     luaL_checktype(L, arg, LUA_TTABLE);
   }
-  if (!c->has_token) {
+  if (!c->has_token && op != VN_OP_DOWNLOAD) {
     lua_pushnil(L);
     vn_push_error(L, "invalid_request", 0,
                   "token: missing (pass token= to vinano.new or set VINANO_API_TOKEN)");
@@ -233,8 +245,13 @@ static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
   attach(c, r);
 
   luaL_buffinit(L, &url);
-  luaL_addstring(&url, c->base_url);
-  luaL_addstring(&url, op_paths[op]);
+  if (op == VN_OP_DOWNLOAD) {
+    lua_pushvalue(L, arg);
+    luaL_addvalue(&url);
+  } else {
+    luaL_addstring(&url, c->base_url);
+    luaL_addstring(&url, op_paths[op]);
+  }
   if (op == VN_OP_POLL) {
     size_t len;
     const char *id = lua_tolstring(L, arg, &len);
@@ -250,6 +267,13 @@ static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
 
   if (op == VN_OP_POLL) {
     curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+  } else if (op == VN_OP_DOWNLOAD) {
+    if (!vn_download_open(r, lua_tostring(L, arg + 1), msg, sizeof msg)) {
+      vn_request_close(L, r);
+      lua_pushnil(L);
+      vn_push_error(L, "io", 0, "%s", msg);
+      return 2;
+    }
   } else {
     r->mime = curl_mime_init(r->easy);
     if (!r->mime) return luaL_error(L, "vinano: out of memory");
@@ -342,6 +366,7 @@ static int run_sync(lua_State *L, int op) {
 static int client_generate(lua_State *L) { return run_sync(L, VN_OP_GENERATE); }
 static int client_submit(lua_State *L) { return run_sync(L, VN_OP_SUBMIT); }
 static int client_poll(lua_State *L) { return run_sync(L, VN_OP_POLL); }
+static int client_download(lua_State *L) { return run_sync(L, VN_OP_DOWNLOAD); }
 
 static int client_running(lua_State *L) {
   vn_client *c = check_client(L, 1);
@@ -360,6 +385,7 @@ static int client_close(lua_State *L) {
       curl_multi_remove_handle(c->multi, r->easy);
       r->state = VN_DONE;
       r->cancelled = 1;
+      vn_download_abort(r);
       luaL_unref(L, LUA_REGISTRYINDEX, r->self_ref);
       r->self_ref = LUA_NOREF;
     }
@@ -400,7 +426,7 @@ static int client_tostring(lua_State *L) {
 void vn_client_register(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"start", client_start},       {"step", client_step},     {"generate", client_generate},
-      {"submit_async", client_submit}, {"poll", client_poll},   {"running", client_running},
+      {"submit_async", client_submit}, {"poll", client_poll},   {"download", client_download},   {"running", client_running},
       {"close", client_close},       {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", client_close}, {"__close", client_close}, {"__tostring", client_tostring},
                                   {NULL, NULL}};

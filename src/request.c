@@ -37,6 +37,7 @@ void vn_request_finish(lua_State *L, vn_request *r) {
   vn_client *c = r->client;
   curl_multi_remove_handle(c->multi, r->easy);
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  if (r->op == VN_OP_DOWNLOAD) vn_download_finish(r);
   r->state = VN_DONE;
   c->running--;
   if (!r->sync) {
@@ -74,6 +75,7 @@ static void cancel(lua_State *L, vn_request *r) {
   r->client->running--;
   r->state = VN_DONE;
   r->cancelled = 1;
+  vn_download_abort(r);
   luaL_unref(L, LUA_REGISTRYINDEX, r->self_ref);
   r->self_ref = LUA_NOREF;
 }
@@ -81,6 +83,9 @@ static void cancel(lua_State *L, vn_request *r) {
 void vn_request_close(lua_State *L, vn_request *r) {
   cancel(L, r);
   release_transfer(r);
+  vn_download_abort(r);
+  free(r->path);
+  r->path = NULL;
   luaL_unref(L, LUA_REGISTRYINDEX, r->result_ref);
   r->result_ref = LUA_NOREF;
   r->state = VN_CLOSED;
@@ -155,7 +160,7 @@ static int req_close(lua_State *L) {
 
 static int req_tostring(lua_State *L) {
   vn_request *r = check_request(L);
-  static const char *const ops[] = {"generate", "submit", "poll"};
+  static const char *const ops[] = {"generate", "submit", "poll", "download"};
   lua_pushfstring(L, "vinano.request (%s, %s)", ops[r->op], state_names[r->state]);
   return 1;
 }

@@ -204,6 +204,26 @@ static void push_outcome(lua_State *L, const vn_request *r) {
     lua_setfield(L, -2, "curl_code");
     return;
   }
+  if (r->op == VN_OP_DOWNLOAD && r->file_error) {
+    lua_pushnil(L);
+    vn_push_error(L, "io", 0, "writing '%s': %s", r->path, strerror(r->file_error));
+    return;
+  }
+  if (r->op == VN_OP_DOWNLOAD && status >= 200 && status < 300) {
+    char *type = NULL;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, r->path);
+    lua_setfield(L, -2, "path");
+    lua_pushnumber(L, (lua_Number)r->written);
+    lua_setfield(L, -2, "bytes");
+    if (r->easy) curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &type);
+    if (type) {
+      lua_pushstring(L, type);
+      lua_setfield(L, -2, "content_type");
+    }
+    lua_pushnil(L);
+    return;
+  }
   t = decode_object(L, r) ? lua_gettop(L) : 0;
 
   if (status < 200 || status >= 300) {
@@ -310,6 +330,19 @@ static void push_info(lua_State *L, const vn_request *r) {
 #endif
   lua_setfield(L, info, "rate_limit");
   lua_setfield(L, info, "headers");
+  if (r->easy) { /* new_connections = 0 and a stable local_port show keep-alive at work */
+    long connects = 0, port = 0;
+    double total = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port);
+    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &total);
+    lua_pushinteger(L, connects);
+    lua_setfield(L, info, "new_connections");
+    lua_pushinteger(L, port);
+    lua_setfield(L, info, "local_port");
+    lua_pushnumber(L, total);
+    lua_setfield(L, info, "seconds");
+  }
   set_retry_after(L, r, info);
 }
 

@@ -11,6 +11,7 @@
 #define VINANO_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <curl/curl.h>
 #include "compat.h"
 
@@ -21,7 +22,7 @@
 #define VN_POOL_MAX 16
 #define VN_MAX_FILE_BYTES ((curl_off_t)100 * 1024 * 1024)
 
-enum vn_op { VN_OP_GENERATE, VN_OP_SUBMIT, VN_OP_POLL };
+enum vn_op { VN_OP_GENERATE, VN_OP_SUBMIT, VN_OP_POLL, VN_OP_DOWNLOAD };
 
 enum vn_state {
   VN_IDLE,    /* created, resources not yet acquired */
@@ -66,6 +67,11 @@ struct vn_request {
   long status;
   vn_buffer body;
   curl_off_t up_now, up_total, down_now, down_total;
+  /* download: written to tmp_path, renamed to path once complete */
+  FILE *out;
+  char *path, *tmp_path;
+  curl_off_t written;
+  int file_error;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -83,6 +89,15 @@ vn_request *vn_request_create(lua_State *L);
 void vn_request_finish(lua_State *L, vn_request *r);
 int vn_request_push_result(lua_State *L, vn_request *r);
 void vn_request_close(lua_State *L, vn_request *r);
+
+/* download.c */
+int vn_download_open(vn_request *r, const char *path, char *msg, size_t msgsize);
+size_t vn_download_write(char *ptr, size_t size, size_t nmemb, void *ud);
+void vn_download_finish(vn_request *r);
+void vn_download_abort(vn_request *r);
+
+/* client.c: the response-body writer shared with downloads' error bodies */
+size_t vn_body_write(char *ptr, size_t size, size_t nmemb, void *ud);
 
 /* form.c: fills mime from a params table; on bad input writes a message naming the field and returns 0 */
 int vn_form_build(lua_State *L, int params, curl_mime *mime, char *msg, size_t msgsize);

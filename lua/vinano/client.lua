@@ -115,6 +115,15 @@ function Client:wait(task_id, opts)
   end
 end
 
+-- Streams url to the file path (through a temporary name, renamed when
+-- complete).  The token goes only to URLs under the client's base_url.
+function Client:download(url, path)
+  argcheck(type(url) == "string", 1, "download", "URL string expected, got " .. type(url))
+  argcheck(type(path) == "string", 2, "download", "file path expected, got " .. type(path))
+  local res, err = self.core:download(url, path)
+  return res, err
+end
+
 -- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the
 -- last response this client received, or nil before the first.
 function Client:last_response()

@@ -1,0 +1,56 @@
+-- What every integration spec shares: the secret token the specs use (so
+-- that they can prove it never leaks), and a client factory.
+local vinano = require "vinano"
+
+local M = {}
+
+M.token = "spec-SECRET-token-7f3a9c"
+M.lua = os.getenv("VINANO_LUA") or "lua5.4"
+
+function M.client(mock, opts)
+  local o = { token = M.token, base_url = mock.url, timeout = 10 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return vinano.new(o)
+end
+
+function M.tmpdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir))
+  return dir
+end
+
+-- A small real PNG on disk (8x8, the bytes do not matter to the API).
+function M.write_file(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+  return path
+end
+
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function M.png_size(bytes)
+  assert(bytes:sub(1, 8) == "\137PNG\r\n\26\n", "not a PNG")
+  local function u32(i)
+    local a, b, c, d = bytes:byte(i, i + 3)
+    return ((a * 256 + b) * 256 + c) * 256 + d
+  end
+  return u32(17), u32(21)
+end
+
+-- Runs a shell command, returns its stdout.
+function M.sh(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+return M
