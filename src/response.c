@@ -22,6 +22,9 @@ static void push_snippet(lua_State *L, const char *s, size_t len) {
     unsigned char ch = (unsigned char)s[i];
     if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
       luaL_addchar(&b, (char)ch);
+    } else if (ch == '"' || ch == '\\') {
+      luaL_addchar(&b, '\\');
+      luaL_addchar(&b, (char)ch);
     } else {
       char esc[8];
       snprintf(esc, sizeof esc, "\\x%02x", ch);

@@ -54,7 +54,10 @@ local CHECKS = {
   reset_style = function(v) return v == "unix" or v == "delta", 'must be "unix" or "delta"' end,
   quiet = function(v) return type(v) == "boolean", "must be a boolean" end,
   lifetime = function(v) return type(v) == "number" and v > 0, "must be a number > 0" end,
-  max_connections = function(v) return type(v) == "number" and v >= 1, "must be a number >= 1" end,
+  -- select() cannot watch more than FD_SETSIZE (1024) sockets.
+  max_connections = function(v)
+    return type(v) == "number" and v >= 1 and v <= 1000, "must be a number 1..1000"
+  end,
 }
 
 -- check(opts, allowed) -> true, or nil and "name: rule". `allowed` limits

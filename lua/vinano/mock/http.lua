@@ -125,7 +125,8 @@ local function split_target(target)
   return p, q
 end
 
--- read_request(conn, max_body) -> request table, or nil and an error:
+-- read_request(conn, max_body) -> request table, or nil and an error.
+-- max_body is a number, or a function(req) -> number deciding from the head.
 --   nil, "closed"                 the peer went away / idle timeout: just close
 --   nil, status, message          answer `status` and close the connection
 -- The request: { method, target, path, query_string, version, headers
@@ -136,7 +137,7 @@ function M.read_request(conn, max_body)
   local head_end
   local deadline = conn.loop.now() + M.IDLE_TIMEOUT
   while true do
-    conn.buf = conn.buf:gsub("^\r\n", "")
+    conn.buf = conn.buf:gsub("^[\r\n]+", "")
     head_end = conn.buf:find("\r\n\r\n", 1, true)
     if head_end then break end
     if #conn.buf > M.MAX_HEAD then return nil, 431, "request headers too large" end
@@ -188,7 +189,7 @@ function M.read_request(conn, max_body)
     end
     length = tonumber(only)
   end
-  req.declared_length = (not chunked) and length or nil
+  if type(max_body) == "function" then max_body = max_body(req) end
   if length > max_body then
     -- Refused before reading: the caller answers 413 and closes.
     return nil, 413, "body larger than the limit", req
@@ -250,7 +251,7 @@ function M.head(status, headers)
   end
   for _, kv in ipairs(list) do
     local v = kv[2]
-    if type(v) == "number" then v = string.format("%d", v) end
+    if type(v) == "number" and v == math.floor(v) then v = string.format("%d", v) end
     out[#out + 1] = kv[1] .. ": " .. tostring(v):gsub("[\r\n]", " ") .. "\r\n"
   end
   out[#out + 1] = "\r\n"
@@ -258,7 +259,8 @@ function M.head(status, headers)
 end
 
 -- Sends a complete response with a Content-Length. `opts.head_only` omits the
--- body (HEAD requests); `opts.close` adds Connection: close.
+-- body (HEAD requests); `opts.close` adds Connection: close; `opts.truncate`
+-- sends only the first half of the body.
 function M.respond(conn, status, headers, body, opts)
   opts = opts or {}
   local list = {}
@@ -270,7 +272,13 @@ function M.respond(conn, status, headers, body, opts)
   if opts.close then list[#list + 1] = { "Connection", "close" } end
   if opts.keep_alive_10 then list[#list + 1] = { "Connection", "keep-alive" } end
   local data = M.head(status, list)
-  if not opts.head_only then data = data .. (body or "") end
+  if opts.truncate then
+    -- Fault injection: announce the whole length, send half, and let the
+    -- caller close, as when a connection breaks mid-response.
+    data = data .. (body or ""):sub(1, math.floor(#(body or "") / 2))
+  elseif not opts.head_only then
+    data = data .. (body or "")
+  end
   return conn:send(data)
 end
 

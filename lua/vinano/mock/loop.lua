@@ -3,6 +3,9 @@
 -- coroutine that would block yields what it waits for (a socket to become
 -- readable/writable, a point in time, or both); the loop sleeps in select for
 -- exactly as long as the nearest deadline allows, so it never spins.
+-- wait/sleep/pause are methods for a uniform call style, though they only
+-- need the running coroutine:
+-- luacheck: ignore 212/self
 local socket = require "socket"
 
 local Loop = {}
@@ -21,6 +24,7 @@ function M.new()
 end
 
 M.now = socket.gettime
+Loop.now = socket.gettime -- called as loop.now(), not loop:now()
 
 -- spawn(fn, on_exit): runs fn in a new coroutine (immediately, until its
 -- first wait). on_exit(ok, err) is called when it finishes or fails.
@@ -125,4 +129,5 @@ function Loop:resume(co, ...)
     self.waits[co] = results[2]
   end
 end
+
 return M
