@@ -50,32 +50,92 @@ function Client:__tostring()
   return tostring(self.core)
 end
 
--- The three operations of the C core, with validation in front.
-local function call(self, fname, params, check)
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack
+
+-- The blocking call of the C core for each operation.
+local SYNC = { generate = "generate", submit = "submit_async", poll = "poll", download = "download" }
+
+-- A blocking call that reports progress: start, then step the core in Lua
+-- so that on_progress runs here, never inside libcurl.
+local function with_progress(self, op, arg, arg2, on_progress)
+  local req, err = self.core:start(op, arg, arg2)
+  if not req then return nil, err end
+  local last, seen = -1, nil
+  while not req:done() do
+    local _, finished = self.core:step(100)
+    if finished and Client.scheduler then
+      for _, r in ipairs(finished) do
+        if r ~= req then Client.scheduler.deliver(self.core, r) end
+      end
+    end
+    local now = core.now()
+    if now - last >= 0.1 then
+      local a, b, c, d = req:progress()
+      local key = a .. "/" .. b .. "/" .. c .. "/" .. d
+      if key ~= seen then
+        last, seen = now, key
+        local ok, cberr = pcall(on_progress, a, b, c, d)
+        if not ok then
+          req:close()
+          return nil, core.error { kind = "callback", message = "on_progress raised: " .. tostring(cberr) }
+        end
+      end
+    end
+  end
+  local res, rerr, info = req:result()
+  req:close()
+  return res, rerr, info
+end
+
+-- Every operation goes through here: inside a vinano.async task it yields
+-- until the response is in; elsewhere it blocks.
+local function perform(self, op, arg, arg2, opts)
+  local sched = Client.scheduler
+  if sched and sched.current() then
+    local req, err = self.core:start(op, arg, arg2)
+    if not req then return nil, err end
+    return sched.await(self.core, req, opts)
+  end
+  if opts and opts.on_progress then return with_progress(self, op, arg, arg2, opts.on_progress) end
+  return self.core[SYNC[op]](self.core, arg, arg2)
+end
+
+local function check_opts(opts, n, fname)
+  argcheck(opts == nil or type(opts) == "table", n, fname, "options table expected, got " .. type(opts))
+  if opts and opts.on_progress ~= nil then
+    argcheck(type(opts.on_progress) == "function", n, fname, "on_progress must be a function")
+  end
+end
+
+-- The API calls: validation in front, the last response kept.
+local function call(self, fname, op, arg, opts, check)
   argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:" .. fname .. ")")
   if self.validate then
-    local ok, err = check(params)
+    local ok, err = check(arg)
     if not ok then return nil, err end
   end
-  local res, err, info = self.core[fname](self.core, params)
+  local res, err, info = perform(self, op, arg, nil, opts)
   if info then self.last = info end
   return res, err
 end
 
-function Client:generate(params)
+function Client:generate(params, opts)
   argcheck(type(params) == "table", 1, "generate", "table expected, got " .. type(params))
-  return call(self, "generate", params, validate.params)
+  check_opts(opts, 2, "generate")
+  return call(self, "generate", "generate", params, opts, validate.params)
 end
 
-function Client:submit_async(params)
+function Client:submit_async(params, opts)
   argcheck(type(params) == "table", 1, "submit_async", "table expected, got " .. type(params))
-  return call(self, "submit_async", params, validate.params)
+  check_opts(opts, 2, "submit_async")
+  return call(self, "submit_async", "submit", params, opts, validate.params)
 end
 
 function Client:poll(task_id)
   local t = type(task_id)
   argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got " .. t)
-  return call(self, "poll", task_id, validate.task_id)
+  return call(self, "poll", "poll", task_id, nil, validate.task_id)
 end
 
 -- Polls until the task is done or failed, or the deadline passes.  Between
@@ -88,7 +148,8 @@ function Client:wait(task_id, opts)
   local timeout = opts.timeout or 300
   argcheck(type(interval) == "number" and interval >= 0, 2, "wait", "interval must be a number >= 0")
   argcheck(type(timeout) == "number" and timeout > 0, 2, "wait", "timeout must be a number > 0")
-  local sleep = opts.sleep or self.sleep or core.sleep
+  local sched = Client.scheduler
+  local sleep = opts.sleep or self.sleep or (sched and sched.current() and sched.sleep) or core.sleep
   local deadline = core.now() + timeout
   local polls = 0
   while true do
@@ -117,11 +178,52 @@ end
 
 -- Streams url to the file path (through a temporary name, renamed when
 -- complete).  The token goes only to URLs under the client's base_url.
-function Client:download(url, path)
+function Client:download(url, path, opts)
   argcheck(type(url) == "string", 1, "download", "URL string expected, got " .. type(url))
   argcheck(type(path) == "string", 2, "download", "file path expected, got " .. type(path))
-  local res, err = self.core:download(url, path)
+  check_opts(opts, 3, "download")
+  local res, err = perform(self, "download", url, path, opts)
   return res, err
+end
+
+-- Callback-last variants, for plenary.async.wrap / nvim-nio's wrap:
+--   client:generate_cb(params, function(res, err) end)
+-- They start a vinano.async task and return it at once; a driver (the luv
+-- adapter, async.update in a frame loop, or async.run) moves it along.
+for _, name in ipairs { "generate", "submit_async", "poll", "wait", "download" } do
+  Client[name .. "_cb"] = function(self, ...)
+    local n = select("#", ...)
+    local cb = select(n, ...)
+    argcheck(n >= 1 and type(cb) == "function", n + 1, name .. "_cb", "callback function expected last")
+    local args = pack(...)
+    return require("vinano.async").spawn(function()
+      cb(self[name](self, unpack(args, 1, n - 1)))
+    end)
+  end
+end
+
+-- Generates every params table of list with at most opts.concurrency in
+-- flight; returns a list in input order where each entry is the result or
+-- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
+function Client:generate_many(list, opts)
+  argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got " .. type(list))
+  opts = opts or {}
+  argcheck(type(opts) == "table", 2, "generate_many", "options table expected, got " .. type(opts))
+  local concurrency = opts.concurrency or 8
+  argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
+  local results, next_index, n = {}, 0, #list
+  local function worker()
+    while next_index < n do
+      next_index = next_index + 1
+      local i = next_index
+      local res, err = self:generate(list[i])
+      results[i] = res or err
+    end
+  end
+  local workers = {}
+  for k = 1, math.min(concurrency, n) do workers[k] = worker end
+  if #workers > 0 then require("vinano.async").all(workers) end
+  return results
 end
 
 -- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the
