@@ -19,7 +19,7 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps check check-one demo install lint clean bench
+.PHONY: all deps check check-one check-asan check-valgrind demo install lint clean bench
 
 all: $(MODULE)
 
@@ -44,6 +44,27 @@ check: deps
 # One Lua only: make check-one LUA=lua5.3
 check-one: deps all
 	@sh scripts/check.sh $(LUA)
+
+# The specs with the core built under AddressSanitizer + UBSan (LeakSanitizer
+# on), run by a small Lua host that carries the sanitizer runtime itself, so
+# the programs the specs start (the mock, curl) run uninstrumented.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+build/lua5.4-asan: scripts/lua-host.c
+	$(CC) -O1 -g -rdynamic $(ASAN_FLAGS) $(shell pkg-config --cflags lua5.4) $< -o $@ \
+	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
+
+check-asan: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
+	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
+
+# The specs under valgrind memcheck: any error or definitely-lost byte fails.
+check-valgrind: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all
+	@VINANO_BUILD=build/lua5.4-vg VINANO_SLOW=1 \
+	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
+	  sh scripts/check.sh lua5.4
 
 demo: deps all
 	@sh scripts/demo.sh $(LUA) $(MODULE)

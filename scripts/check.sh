@@ -6,8 +6,12 @@ passed=0; failed=0; status=0
 for lua in "$@"; do
   echo "== busted on $lua"
   out=$(mktemp)
-  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/$lua/?.so;;" \
-    VINANO_LUA="$lua" "$lua" /usr/bin/busted -o utfTerminal spec 2>&1 | tee "$out"
+  # VINANO_BUILD picks another build of the core (the sanitizer one);
+  # VINANO_WRAP runs the interpreter under a tool (valgrind).
+  # the stock interpreter's own paths, spelled out for hosts built otherwise
+  syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
+  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
+    VINANO_LUA="$lua" $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted -o utfTerminal ${VINANO_SPECS:-spec} 2>&1 | tee "$out"
   # busted's summary: "N successes / N failures / N errors / N pending : T seconds"
   line=$(grep -E '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' "$out" | tail -n 1)
   if [ -z "$line" ]; then

@@ -49,6 +49,28 @@ static const char *kind_for_status(long status) {
   }
 }
 
+#if LUA_VERSION_NUM >= 503
+/* lua-cjson decodes every number as a float; on 5.3+ whole numbers become
+ * integers again, so that 64 prints as 64 and not 64.0. */
+static void integers(lua_State *L, int t, int depth) {
+  if (depth > 64 || !lua_checkstack(L, 3)) return;
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number n = lua_tonumber(L, -1);
+      if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, (lua_Integer)n);
+        lua_rawset(L, t);
+      }
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+      integers(L, lua_gettop(L), depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+#endif
+
 /* Decodes the body with the cjson.safe decoder at upvalue 1.  Pushes the
  * table, or nothing and returns 0 when the body is not a JSON object. */
 static int decode_object(lua_State *L, const vn_request *r) {
@@ -59,6 +81,9 @@ static int decode_object(lua_State *L, const vn_request *r) {
     lua_pop(L, 1);
     return 0;
   }
+#if LUA_VERSION_NUM >= 503
+  integers(L, lua_gettop(L), 0);
+#endif
   return 1;
 }
 
