@@ -60,9 +60,15 @@ check-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
+# The same small host (uninstrumented) keeps C modules loaded at exit, so
+# that memory held by their static data is not reported as lost.
+build/lua5.4-host: scripts/lua-host.c
+	$(CC) -O1 -g -rdynamic $(shell pkg-config --cflags lua5.4) $< -o $@ \
+	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
+
 check-valgrind: deps
-	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all
-	@VINANO_BUILD=build/lua5.4-vg VINANO_SLOW=1 \
+	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all build/lua5.4-host
+	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
 

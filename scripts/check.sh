@@ -11,7 +11,12 @@ for lua in "$@"; do
   # the stock interpreter's own paths, spelled out for hosts built otherwise
   syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
   LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
-    VINANO_LUA="$lua" $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted -o utfTerminal ${VINANO_SPECS:-spec} 2>&1 | tee "$out"
+    VINANO_LUA="$lua" sh -c '$0 "$@"; echo "exit status $?"' $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
+    -o utfTerminal ${VINANO_SPECS:-spec} 2>&1 | tee "$out"
+  # the interpreter's own status counts too (valgrind's --error-exitcode, a
+  # crash after the summary): one more failure when the specs did not fail
+  clean_exit=1
+  grep -q '^exit status 0$' "$out" || clean_exit=0
   # busted's summary: "N successes / N failures / N errors / N pending : T seconds"
   line=$(grep -E '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' "$out" | tail -n 1)
   if [ -z "$line" ]; then
@@ -22,6 +27,10 @@ for lua in "$@"; do
     f=$(echo "$line" | grep -oE '[0-9]+ failure' | grep -oE '[0-9]+')
     e=$(echo "$line" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+')
     p=$(echo "$line" | grep -oE '[0-9]+ pending' | grep -oE '[0-9]+')
+    if [ "$clean_exit" = 0 ] && [ $((f + e + p)) -eq 0 ]; then
+      echo "$lua exited with an error after the specs passed: counted as a failure"
+      f=1
+    fi
     passed=$((passed + s)); failed=$((failed + f + e + p))
     [ $((f + e + p)) -eq 0 ] || status=1
     [ "$s" -gt 0 ] || status=1
