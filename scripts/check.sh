@@ -8,8 +8,12 @@ for lua in "$@"; do
   out=$(mktemp)
   # VINANO_BUILD picks another build of the core (the sanitizer one);
   # VINANO_WRAP runs the interpreter under a tool (valgrind).
-  # the stock interpreter's own paths, spelled out for hosts built otherwise
-  syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
+  # ";;" is each interpreter's own default (the mock, run by lua5.4, inherits
+  # these); a host built from liblua5.4.a gets the stock lua5.4's spelled out
+  syspath=";"; syscpath=";"
+  if [ -n "${VINANO_INTERP:-}" ]; then
+    syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
+  fi
   LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
     VINANO_LUA="$lua" sh -c '$0 "$@"; echo "exit status $?"' $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
     -o utfTerminal ${VINANO_SPECS:-spec} 2>&1 | tee "$out"

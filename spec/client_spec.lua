@@ -50,6 +50,13 @@ describe("client", function()
       assert.are.equal(36, h)
     end)
 
+    it("decodes whole numbers as integers on Lua 5.3+", function()
+      local res = assert(client:generate { prompt = "x", aspectRatio = "1:1" })
+      assert.are.equal("64", tostring(res.imageDetails[1].width))
+      assert.are.equal("200", tostring(res.status))
+      if math.type then assert.are.equal("integer", math.type(res.credits.cost)) end
+    end)
+
     it("reports the last response: status, headers, rate limit", function()
       mock:set { rate_limit = 50 }
       assert(client:generate { prompt = "one" })

@@ -112,10 +112,12 @@ describe("validation", function()
     assert.is_nil(res)
     assert.are.equal("invalid_request", err.kind)
     assert.matches("^image: cannot open file '/nonexistent/a.png' %(No such file or directory%)", err.message)
-    _, err = loose:generate { prompt = "x", image = { "spec", "/nonexistent/b.png" } }
+    res, err = loose:generate { prompt = "x", image = { "spec", "/nonexistent/b.png" } }
+    assert.is_nil(res)
     assert.are.equal("invalid_request", err.kind)
     assert.matches("^image%[1%]: 'spec' is not a regular file", err.message)
-    _, err = loose:generate { prompt = { "not", "a", "string" } }
+    res, err = loose:generate { prompt = { "not", "a", "string" } }
+    assert.is_nil(res)
     assert.are.equal("invalid_request", err.kind)
     assert.matches("^prompt: expected a string, number or boolean, got table", err.message)
   end)

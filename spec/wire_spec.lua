@@ -113,7 +113,8 @@ describe("the wire", function()
     local chunk = ("\137PNG\r\n\26\n" .. string.rep("0123456789abcdef", 4096))
     for _ = 1, 40 do f:write(chunk) end -- ~2.6 MB
     f:close()
-    local a = compare({ url = "/api/v2/images/generate", flags = ("-X POST -F 'prompt=big' -F 'image=@%s'"):format(path) },
+    local flags = ("-X POST -F 'prompt=big' -F 'image=@%s'"):format(path)
+    local a = compare({ url = "/api/v2/images/generate", flags = flags },
       function() assert(client:generate { prompt = "big", image = path }) end)
     assert.are.equal(#chunk * 40, a.parts[2].size)
   end)

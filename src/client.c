@@ -24,11 +24,20 @@ static char *dup_field(lua_State *L, int opts, const char *name) {
   if (!lua_isnil(L, -1)) {
     size_t len;
     const char *s;
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "bad option '%s' (string expected)", name);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      luaL_error(L, "bad option '%s' (string expected)", name);
+      return NULL;
+    }
     s = lua_tolstring(L, -1, &len);
-    if (memchr(s, '\0', len) || strpbrk(s, "\r\n")) luaL_error(L, "bad option '%s' (contains a line break or NUL)", name);
+    if (memchr(s, '\0', len) || strpbrk(s, "\r\n")) {
+      luaL_error(L, "bad option '%s' (contains a line break or NUL)", name);
+      return NULL;
+    }
     copy = (char *)malloc(len + 1);
-    if (!copy) luaL_error(L, "vinano: out of memory");
+    if (!copy) {
+      luaL_error(L, "vinano: out of memory");
+      return NULL;
+    }
     memcpy(copy, s, len + 1);
   }
   lua_pop(L, 1);
@@ -68,16 +77,24 @@ static void set_token(lua_State *L, vn_client *c, int opts) {
     lua_pop(L, 1);
     return;
   }
-  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "bad option 'token' (string expected)");
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    luaL_error(L, "bad option 'token' (string expected)");
+    return;
+  }
   tok = lua_tolstring(L, -1, &len);
   if (len == 0) {
     lua_pop(L, 1);
     return;
   }
-  if (memchr(tok, '\0', len) || memchr(tok, '\r', len) || memchr(tok, '\n', len))
+  if (memchr(tok, '\0', len) || memchr(tok, '\r', len) || memchr(tok, '\n', len)) {
     luaL_error(L, "bad option 'token' (contains a line break or NUL)");
+    return;
+  }
   line = (char *)malloc(len + sizeof "Authorization: Bearer ");
-  if (!line) luaL_error(L, "vinano: out of memory");
+  if (!line) {
+    luaL_error(L, "vinano: out of memory");
+    return;
+  }
   memcpy(line, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
   memcpy(line + sizeof "Authorization: Bearer " - 1, tok, len + 1);
   c->headers = curl_slist_append(NULL, line);

@@ -12,21 +12,20 @@
 
 #define VN_VERSION "0.1.0"
 
+/* Pushes an error table; fmt is lua_pushfstring's (%s %d %f %%). */
 int vn_push_error(lua_State *L, const char *kind, long status, const char *fmt, ...) {
-  char msg[512];
   va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   lua_createtable(L, 0, 4);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_setfield(L, -2, "message");
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
   if (status > 0) {
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
   }
-  lua_pushstring(L, msg);
-  lua_setfield(L, -2, "message");
   luaL_getmetatable(L, VN_ERROR_MT);
   lua_setmetatable(L, -2);
   return 1;

@@ -30,7 +30,7 @@ local host = nil   -- nil: run() drives itself; otherwise a table with wake()
 local PROGRESS_EVERY = 0.1 -- seconds between two on_progress calls of one request
 
 -- The error handler of tasks nobody joins (spawned in a host loop).
-function async.on_error(task, err)
+function async.on_error(_task, err)
   io.stderr:write("vinano.async: task failed: ", tostring(err), "\n")
 end
 
@@ -290,7 +290,8 @@ end
 -- one-shot timer armed only while something is pending, so an idle editor
 -- does no work.  While transfers are in flight it ticks every tick_ms.
 function async.luv(uv, tick_ms)
-  uv = uv or (rawget(_G, "vim") and (vim.uv or vim.loop))
+  local vim = rawget(_G, "vim")
+  uv = uv or (vim and (vim.uv or vim.loop))
   assert(uv and uv.new_timer, "vinano.async.luv: a luv module is needed (vim.uv, vim.loop or require 'luv')")
   tick_ms = tick_ms or 5
   local timer = uv.new_timer()
