@@ -21,7 +21,9 @@ dependencies = {
 }
 test_dependencies = { "busted", "luasocket" }
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- the library only: Debian keeps curl.h in a multiarch directory LuaRocks
+  -- does not search, where the compiler finds it by itself
+  CURL = { library = "curl" },
 }
 build = {
   type = "builtin",
@@ -35,9 +37,26 @@ build = {
       libdirs = { "$(CURL_LIBDIR)" },
     },
     ["vinano"] = "lua/vinano.lua",
+    ["vinano.async"] = "lua/vinano/async.lua",
     ["vinano.client"] = "lua/vinano/client.lua",
+    ["vinano.mock"] = "lua/vinano/mock.lua",
     ["vinano.models"] = "lua/vinano/models.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",
+    ["vinano.mock.api"] = "lua/vinano/mock/api.lua",
+    ["vinano.mock.bounded"] = "lua/vinano/mock/bounded.lua",
+    ["vinano.mock.checksum"] = "lua/vinano/mock/checksum.lua",
+    ["vinano.mock.cli"] = "lua/vinano/mock/cli.lua",
+    ["vinano.mock.config"] = "lua/vinano/mock/config.lua",
+    ["vinano.mock.control"] = "lua/vinano/mock/control.lua",
+    ["vinano.mock.faults"] = "lua/vinano/mock/faults.lua",
+    ["vinano.mock.http"] = "lua/vinano/mock/http.lua",
+    ["vinano.mock.json"] = "lua/vinano/mock/json.lua",
+    ["vinano.mock.loop"] = "lua/vinano/mock/loop.lua",
+    ["vinano.mock.multipart"] = "lua/vinano/mock/multipart.lua",
+    ["vinano.mock.png"] = "lua/vinano/mock/png.lua",
+    ["vinano.mock.requestlog"] = "lua/vinano/mock/requestlog.lua",
+    ["vinano.mock.rules"] = "lua/vinano/mock/rules.lua",
+    ["vinano.mock.text"] = "lua/vinano/mock/text.lua",
   },
   install = {
     bin = { ["vinano-mock"] = "bin/vinano-mock" },
