@@ -19,7 +19,7 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps check check-one check-asan check-valgrind demo install lint clean bench
+.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench
 
 all: $(MODULE)
 
@@ -40,6 +40,11 @@ check: deps
 	@$(MAKE) --no-print-directory LUA=lua5.4 all
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@sh scripts/check.sh lua5.4 luajit
+
+# The other supported Luas: PUC 5.1, 5.2 and 5.3.
+check-compat: deps
+	@for l in lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
+	@sh scripts/check.sh lua5.1 lua5.2 lua5.3
 
 # One Lua only: make check-one LUA=lua5.3
 check-one: deps all

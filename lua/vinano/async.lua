@@ -216,20 +216,24 @@ function async.run(fn, ...)
   return unpack(task.results, 1, task.results.n)
 end
 
--- Waits for a task: yields inside a task, drives the loop outside.
-function async.join(task)
-  if not task.done then
-    local me = current()
-    if me then
-      task.joiners[#task.joiners + 1] = function() schedule(me) end
-      coroutine.yield()
-    else
-      local seen = false
-      task.joiners[#task.joiners + 1] = function() seen = true end
-      drive_until(task)
-      assert(seen)
-    end
+-- Waits until task is done, without raising: yields inside a task, drives
+-- the loop outside.  (No pcall around a yield: PUC Lua 5.1 cannot yield
+-- across it.)
+local function await_done(task)
+  if task.done then return end
+  local me = current()
+  if me then
+    task.joiners[#task.joiners + 1] = function() schedule(me) end
+    coroutine.yield()
+  else
+    task.joiners[#task.joiners + 1] = function() end
+    drive_until(task)
   end
+end
+
+-- Waits for a task and returns its results, or raises its error.
+function async.join(task)
+  await_done(task)
   if task.error then error(task.error, 0) end
   return unpack(task.results, 1, task.results.n)
 end
@@ -257,8 +261,12 @@ function async.all(fns)
   end
   local results, first_error = {}, nil
   for i, child in ipairs(children) do
-    local ok, v = pcall(async.join, child)
-    if ok then results[i] = v elseif not first_error then first_error = v end
+    await_done(child)
+    if child.error then
+      first_error = first_error or child.error
+    else
+      results[i] = child.results[1]
+    end
   end
   if first_error then error(first_error, 0) end
   return unpack(results, 1, #fns)
