@@ -43,7 +43,7 @@ check: deps
 
 # The other supported Luas: PUC 5.1, 5.2 and 5.3.
 check-compat: deps
-	@for l in lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
+	@for l in luajit lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
 	@sh scripts/check.sh lua5.1 lua5.2 lua5.3
 
 # One Lua only: make check-one LUA=lua5.3
@@ -59,6 +59,7 @@ build/lua5.4-asan: scripts/lua-host.c
 	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
 
 check-asan: deps
+	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
 	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
@@ -72,6 +73,7 @@ build/lua5.4-host: scripts/lua-host.c
 	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
 
 check-valgrind: deps
+	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all build/lua5.4-host
 	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \

@@ -301,23 +301,27 @@ function async.luv(uv, tick_ms)
   local vim = rawget(_G, "vim")
   uv = uv or (vim and (vim.uv or vim.loop))
   assert(uv and uv.new_timer, "vinano.async.luv: a luv module is needed (vim.uv, vim.loop or require 'luv')")
+  async.stop_driver()
   tick_ms = tick_ms or 5
   local timer = uv.new_timer()
-  local armed = false
+  local armed, due = false, nil -- due: the loop time (ms) the armed timer fires at
   local tick
   local function arm()
-    if armed or not async.busy() then return end
+    if not async.busy() then return end
     local delay = 0
     if #ready == 0 then
       delay = next(active) and tick_ms or math.ceil((next_timer_delay(core.now()) or 0) * 1000)
     end
-    armed = true
-    timer:start(delay, 0, tick)
+    local at = uv.now() + delay
+    if armed and due <= at then return end -- already fires soon enough
+    armed, due = true, at
+    timer:start(delay, 0, tick) -- restarting moves an armed timer earlier for new work
   end
   tick = function()
     armed = false
-    async.update(0)
-    arm()
+    local ok, err = pcall(async.update, 0)
+    arm() -- pending work goes on even if this turn raised
+    if not ok then error(err, 0) end
   end
   host = { wake = arm, timer = timer }
   arm()
