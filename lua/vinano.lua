@@ -30,4 +30,11 @@ M.now = core.now
 -- Makes an error table of vinano's kind (with its __tostring).
 M.error = core.error
 
-return M
+-- vinano.async loads on first use, so scripts that never use it do not pay
+-- for it at require time.
+return setmetatable(M, { __index = function(t, k)
+  if k == "async" then
+    t.async = require "vinano.async"
+    return t.async
+  end
+end })

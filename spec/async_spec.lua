@@ -255,7 +255,7 @@ describe("async", function()
       local res = assert(client:generate { prompt = "x" })
       local out = dir .. "/half.png"
       mock:fault { action = "drop_mid_body", path = res.images[1]:match("^https?://[^/]+(/.*)$") }
-      local file, err = client:download(res.images[1], out)
+      local file, err = client:download(res.images[1], out, { max_retries = 0 })
       assert.is_nil(file)
       assert.are.equal("network", err.kind)
       assert.is_nil(env.read_file(out))

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "vinano.h"
 
@@ -186,7 +187,26 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return 0;
 }
 
-static void configure(vn_client *c, vn_request *r, const char *url) {
+/* With verbose = true, libcurl's trace goes to stderr through here, so the
+ * Authorization line can be masked (CURLOPT_VERBOSE alone would print it). */
+static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
+  const char *prefix = type == CURLINFO_TEXT ? "* " : type == CURLINFO_HEADER_IN ? "< " : "> ";
+  size_t i = 0;
+  (void)e, (void)ud;
+  if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT) return 0;
+  while (i < size) {
+    size_t j = i;
+    while (j < size && data[j] != '\n') j++;
+    if (j - i >= 14 && strncasecmp(data + i, "authorization:", 14) == 0)
+      fprintf(stderr, "%sAuthorization: <redacted>\n", prefix);
+    else
+      fprintf(stderr, "%s%.*s\n", prefix, (int)(j > i && data[j - 1] == '\r' ? j - i - 1 : j - i), data + i);
+    i = j + 1;
+  }
+  return 0;
+}
+
+static void configure(vn_client *c, vn_request *r, const char *url, long timeout_ms, long stall_s) {
   CURL *e = r->easy;
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
@@ -197,7 +217,11 @@ static void configure(vn_client *c, vn_request *r, const char *url) {
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+  if (stall_s > 0) { /* no byte moved for stall_s seconds: give up */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_s);
+  }
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   if (r->op == VN_OP_DOWNLOAD) {
@@ -222,7 +246,10 @@ static void configure(vn_client *c, vn_request *r, const char *url) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (c->verbose) curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+  if (c->verbose) {
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+  }
 }
 
 static void attach(vn_client *c, vn_request *r) {
@@ -232,11 +259,26 @@ static void attach(vn_client *c, vn_request *r) {
   c->attached = r;
 }
 
+/* Per-request options after the operation's arguments: {timeout = ms, stall = s}. */
+static void request_options(lua_State *L, int idx, long *timeout_ms, long *stall_s) {
+  *timeout_ms = 0;
+  *stall_s = 0;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, "timeout");
+  if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0)
+    *timeout_ms = lua_tonumber(L, -1) > 2e9 ? 2000000000L : (long)lua_tonumber(L, -1);
+  lua_getfield(L, idx, "stall");
+  if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0) *stall_s = (long)(lua_tonumber(L, -1) + 0.5);
+  lua_pop(L, 2);
+}
+
 /* Pushes the started request, or nil + an invalid_request error. */
 static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
   vn_request *r;
   luaL_Buffer url;
   char msg[400];
+  long timeout_ms, stall_s;
 
   if (op == VN_OP_POLL) {
     if (lua_type(L, arg) != LUA_TSTRING && lua_type(L, arg) != LUA_TNUMBER)
@@ -247,6 +289,7 @@ static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
   } else {
     luaL_checktype(L, arg, LUA_TTABLE);
   }
+  request_options(L, arg + (op == VN_OP_DOWNLOAD ? 2 : 1), &timeout_ms, &stall_s);
   if (!c->has_token && op != VN_OP_DOWNLOAD) {
     lua_pushnil(L);
     vn_push_error(L, "invalid_request", 0,
@@ -279,7 +322,7 @@ static int start(lua_State *L, vn_client *c, int op, int arg, int sync) {
     luaL_addvalue(&url);
   }
   luaL_pushresult(&url);
-  configure(c, r, lua_tostring(L, -1));
+  configure(c, r, lua_tostring(L, -1), timeout_ms, stall_s);
   lua_pop(L, 1);
 
   if (op == VN_OP_POLL) {

@@ -230,6 +230,12 @@ static void push_outcome(lua_State *L, const vn_request *r) {
                   r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code));
     lua_pushinteger(L, (lua_Integer)r->code);
     lua_setfield(L, -2, "curl_code");
+    if (r->easy) { /* nothing sent yet: safe to retry even a POST */
+      long sent = 0;
+      curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+      lua_pushboolean(L, sent > 0);
+      lua_setfield(L, -2, "request_sent");
+    }
     return;
   }
   if (r->op == VN_OP_DOWNLOAD && r->file_error) {
@@ -242,7 +248,7 @@ static void push_outcome(lua_State *L, const vn_request *r) {
     lua_createtable(L, 0, 3);
     lua_pushstring(L, r->path);
     lua_setfield(L, -2, "path");
-    lua_pushnumber(L, (lua_Number)r->written);
+    lua_pushinteger(L, (lua_Integer)r->written);
     lua_setfield(L, -2, "bytes");
     if (r->easy) curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &type);
     if (type) {
@@ -311,7 +317,10 @@ static void set_number(lua_State *L, int t, const char *field, const char *text)
   char *end;
   double v = strtod(text, &end);
   if (end != text) {
-    lua_pushnumber(L, v);
+    if (v == (double)(lua_Integer)v)
+      lua_pushinteger(L, (lua_Integer)v);
+    else
+      lua_pushnumber(L, v);
     lua_setfield(L, t, field);
   }
 }

@@ -2,11 +2,15 @@
 -- calls of the C core, and wait() on top of poll.
 local core = require "vinano.core"
 local validate = require "vinano.validate"
+local models = require "vinano.models"
+local execute = require "vinano.execute"
+local Limiter = require "vinano.ratelimit"
 
 local Client = {}
 Client.__index = Client
 
-local DEFAULTS = { timeout = 180, connect_timeout = 10, base_url = "https://vinano.ai" }
+local DEFAULTS = { timeout = 180, connect_timeout = 10, base_url = "https://vinano.ai", max_retries = 2,
+  stall_timeout = 30 }
 
 local function argcheck(cond, n, fname, msg)
   if not cond then error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3) end
@@ -19,29 +23,57 @@ local function opt_type(opts, key, expected)
   end
 end
 
+-- Plain http carries the token in clear: only to this machine by default.
+local function plain_http_to_other_host(url)
+  local scheme, host = url:match("^(%a[%w+.-]*)://%[?([^/:%]]*)")
+  if not scheme or scheme:lower() ~= "http" then return false end
+  host = host:lower()
+  return not (host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$"))
+end
+
+local OPTION_TYPES = {
+  token = "string", base_url = "string", timeout = "number", connect_timeout = "number",
+  ca_file = "string", proxy = "string", user_agent = "string", sleep = "function",
+  max_retries = "number", on_retry = "function", on_request = "function", on_response = "function",
+  plan = "string", rate_limit = "number", rate_window = "number", max_credits = "number",
+  stall_timeout = "number", max_response = "number",
+}
+
 function Client.new(opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 1, "vinano.new", "table expected, got " .. type(opts))
-  for key, t in pairs { token = "string", base_url = "string", timeout = "number", connect_timeout = "number",
-    ca_file = "string", proxy = "string", user_agent = "string", sleep = "function" } do
-    opt_type(opts, key, t)
+  for key, t in pairs(OPTION_TYPES) do opt_type(opts, key, t) end
+  if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then
+    error("bad option 'plan' to 'vinano.new' (\"monthly\" or \"yearly\" expected)", 2)
   end
   local base_url = opts.base_url or os.getenv("VINANO_BASE_URL") or DEFAULTS.base_url
+  local timeout = opts.timeout or DEFAULTS.timeout
   local c = core.new {
     token = opts.token or os.getenv("VINANO_API_TOKEN"),
     base_url = base_url,
-    timeout = opts.timeout or DEFAULTS.timeout,
+    timeout = timeout,
     connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
     ca_file = opts.ca_file, proxy = opts.proxy,
     user_agent = opts.user_agent or ("vinano/" .. core.version .. " (Lua; " .. _VERSION .. ")"),
+    -- TLS verification is on; only this explicit option turns it off
     insecure = opts.insecure == true, verbose = opts.verbose == true,
     max_response = opts.max_response,
   }
+  local stall = opts.stall_timeout or DEFAULTS.stall_timeout
   return setmetatable({
     core = c,
-    base_url = base_url,
+    base_url = base_url:gsub("/+$", ""),
+    timeout = timeout,
     validate = opts.validate ~= false,
     sleep = opts.sleep,
+    max_retries = opts.max_retries or DEFAULTS.max_retries,
+    retry_unsafe = opts.retry_unsafe == true,
+    on_retry = opts.on_retry, on_request = opts.on_request, on_response = opts.on_response,
+    limiter = Limiter.new(opts),
+    max_credits = opts.max_credits,
+    -- generate and submit wait silently while the server works: no stall bound there
+    stall_timeout = { poll = stall, download = stall },
+    plain_http_refused = opts.allow_http ~= true and plain_http_to_other_host(base_url),
     last = nil,
   }, Client)
 end
@@ -53,54 +85,6 @@ end
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 
--- The blocking call of the C core for each operation.
-local SYNC = { generate = "generate", submit = "submit_async", poll = "poll", download = "download" }
-
--- A blocking call that reports progress: start, then step the core in Lua
--- so that on_progress runs here, never inside libcurl.
-local function with_progress(self, op, arg, arg2, on_progress)
-  local req, err = self.core:start(op, arg, arg2)
-  if not req then return nil, err end
-  local last, seen = -1, nil
-  while not req:done() do
-    local _, finished = self.core:step(100)
-    if finished and Client.scheduler then
-      for _, r in ipairs(finished) do
-        if r ~= req then Client.scheduler.deliver(self.core, r) end
-      end
-    end
-    local now = core.now()
-    if now - last >= 0.1 then
-      local a, b, c, d = req:progress()
-      local key = a .. "/" .. b .. "/" .. c .. "/" .. d
-      if key ~= seen then
-        last, seen = now, key
-        local ok, cberr = pcall(on_progress, a, b, c, d)
-        if not ok then
-          req:close()
-          return nil, core.error { kind = "callback", message = "on_progress raised: " .. tostring(cberr) }
-        end
-      end
-    end
-  end
-  local res, rerr, info = req:result()
-  req:close()
-  return res, rerr, info
-end
-
--- Every operation goes through here: inside a vinano.async task it yields
--- until the response is in; elsewhere it blocks.
-local function perform(self, op, arg, arg2, opts)
-  local sched = Client.scheduler
-  if sched and sched.current() then
-    local req, err = self.core:start(op, arg, arg2)
-    if not req then return nil, err end
-    return sched.await(self.core, req, opts)
-  end
-  if opts and opts.on_progress then return with_progress(self, op, arg, arg2, opts.on_progress) end
-  return self.core[SYNC[op]](self.core, arg, arg2)
-end
-
 local function check_opts(opts, n, fname)
   argcheck(opts == nil or type(opts) == "table", n, fname, "options table expected, got " .. type(opts))
   if opts and opts.on_progress ~= nil then
@@ -108,16 +92,30 @@ local function check_opts(opts, n, fname)
   end
 end
 
--- The API calls: validation in front, the last response kept.
+local function refuse_plain_http()
+  return nil, core.error { kind = "invalid_request", field = "base_url", rule = "https", message =
+    "base_url: the token is only sent over https, or plain http to loopback (allow_http = true to override)" }
+end
+
+-- The API calls: validation and the refusals that need no server in
+-- front, then execute (rate limit, retries, deadline).
 local function call(self, fname, op, arg, opts, check)
   argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:" .. fname .. ")")
+  if self.plain_http_refused then return refuse_plain_http() end
   if self.validate then
     local ok, err = check(arg)
     if not ok then return nil, err end
   end
-  local res, err, info = perform(self, op, arg, nil, opts)
-  if info then self.last = info end
-  return res, err
+  if op ~= "poll" then
+    local max = opts and opts.max_credits or self.max_credits
+    local cost = max and models.estimate_credits(arg)
+    if max and cost > max then
+      return nil, core.error { kind = "invalid_request", field = "max_credits", rule = "max_credits",
+        estimate = cost, message = ("max_credits: this request is estimated at %d credits, over the limit of %d")
+          :format(cost, max) }
+    end
+  end
+  return execute.run(self, op, arg, nil, opts)
 end
 
 function Client:generate(params, opts)
@@ -132,10 +130,11 @@ function Client:submit_async(params, opts)
   return call(self, "submit_async", "submit", params, opts, validate.params)
 end
 
-function Client:poll(task_id)
+function Client:poll(task_id, opts)
   local t = type(task_id)
   argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got " .. t)
-  return call(self, "poll", "poll", task_id, nil, validate.task_id)
+  check_opts(opts, 2, "poll")
+  return call(self, "poll", "poll", task_id, opts, validate.task_id)
 end
 
 -- Polls until the task is done or failed, or the deadline passes.  Between
@@ -148,12 +147,10 @@ function Client:wait(task_id, opts)
   local timeout = opts.timeout or 300
   argcheck(type(interval) == "number" and interval >= 0, 2, "wait", "interval must be a number >= 0")
   argcheck(type(timeout) == "number" and timeout > 0, 2, "wait", "timeout must be a number > 0")
-  local sched = Client.scheduler
-  local sleep = opts.sleep or self.sleep or (sched and sched.current() and sched.sleep) or core.sleep
   local deadline = core.now() + timeout
   local polls = 0
   while true do
-    local st, err = self:poll(task_id)
+    local st, err = self:poll(task_id, { timeout = math.max(0.001, deadline - core.now()) })
     if not st then return nil, err end
     polls = polls + 1
     if opts.on_poll then opts.on_poll(st) end
@@ -172,7 +169,7 @@ function Client:wait(task_id, opts)
         message = ("task %s still %s after %g s (wait timeout)"):format(tostring(task_id), st.state, timeout),
       }
     end
-    sleep(math.min(interval, left))
+    if opts.sleep then opts.sleep(math.min(interval, left)) else execute.sleep(self, math.min(interval, left)) end
   end
 end
 
@@ -182,8 +179,10 @@ function Client:download(url, path, opts)
   argcheck(type(url) == "string", 1, "download", "URL string expected, got " .. type(url))
   argcheck(type(path) == "string", 2, "download", "file path expected, got " .. type(path))
   check_opts(opts, 3, "download")
-  local res, err = perform(self, "download", url, path, opts)
-  return res, err
+  if self.plain_http_refused and url:sub(1, #self.base_url + 1) == self.base_url .. "/" then
+    return refuse_plain_http()
+  end
+  return execute.run(self, "download", url, path, opts)
 end
 
 -- Callback-last variants, for plenary.async.wrap / nvim-nio's wrap:

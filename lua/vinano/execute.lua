@@ -1,0 +1,154 @@
+-- One API call from start to answer: the rate limiter, attempts and the
+-- waits between them, all inside one deadline (`timeout` is a budget for
+-- the whole call, not per attempt), with the hooks.  The transfer itself is
+-- the C core's: blocking, stepped in Lua for on_progress, or awaited by a
+-- vinano.async task.
+local core = require "vinano.core"
+local retry = require "vinano.retry"
+
+local M = {}
+
+-- The blocking call of the C core for each operation.
+local SYNC = { generate = "generate", submit = "submit_async", poll = "poll", download = "download" }
+local METHOD = { generate = "POST", submit = "POST", poll = "GET", download = "GET" }
+
+local function scheduler(client)
+  local sched = client.scheduler
+  return sched and sched.current() and sched or nil
+end
+
+-- Sleeps: yields inside a task, else the client's sleep or a blocking one.
+function M.sleep(client, seconds)
+  if seconds <= 0 then return end
+  local sched = scheduler(client)
+  if sched then return sched.sleep(seconds) end
+  return (client.sleep or core.sleep)(seconds)
+end
+
+-- A blocking transfer that reports progress: the core is stepped here, so
+-- on_progress runs in Lua between steps, never inside libcurl.
+local function with_progress(client, op, arg, arg2, ropts, on_progress)
+  local c = client.core
+  local req, err = c:start(op, arg, arg2, ropts)
+  if not req then return nil, err end
+  local last, seen = -1, nil
+  while not req:done() do
+    local _, finished = c:step(100)
+    if finished and client.scheduler then
+      for _, r in ipairs(finished) do
+        if r ~= req then client.scheduler.deliver(c, r) end
+      end
+    end
+    local now = core.now()
+    if now - last >= 0.1 then
+      local a, b, cc, d = req:progress()
+      local key = a .. "/" .. b .. "/" .. cc .. "/" .. d
+      if key ~= seen then
+        last, seen = now, key
+        local ok, cberr = pcall(on_progress, a, b, cc, d)
+        if not ok then
+          req:close()
+          return nil, core.error { kind = "callback", message = "on_progress raised: " .. tostring(cberr) }
+        end
+      end
+    end
+  end
+  local res, rerr, info = req:result()
+  req:close()
+  return res, rerr, info
+end
+
+local function transfer(client, op, arg, arg2, ropts, on_progress)
+  local sched = scheduler(client)
+  if sched then
+    local req, err = client.core:start(op, arg, arg2, ropts)
+    if not req then return nil, err end
+    return sched.await(client.core, req, { on_progress = on_progress })
+  end
+  if on_progress then return with_progress(client, op, arg, arg2, ropts, on_progress) end
+  return client.core[SYNC[op]](client.core, arg, arg2 or ropts, arg2 and ropts or nil)
+end
+
+local function hook(fn, info)
+  if fn then
+    local ok, err = pcall(fn, info)
+    if not ok then io.stderr:write("vinano: hook raised: ", tostring(err), "\n") end
+  end
+end
+
+local function finish(t, attempts, started, rate_limit)
+  t.attempts = attempts
+  t.elapsed = core.now() - started
+  t.rate_limit = rate_limit
+  return t
+end
+
+-- Runs op with retries.  opts: timeout, max_retries, retry_unsafe,
+-- on_retry, on_progress, stall (seconds).  Returns res or nil, err.
+function M.run(client, op, arg, arg2, opts)
+  opts = opts or {}
+  local started = core.now()
+  local budget = opts.timeout or client.timeout
+  local deadline = started + budget
+  local max_retries = opts.max_retries or client.max_retries
+  local unsafe = opts.retry_unsafe
+  if unsafe == nil then unsafe = client.retry_unsafe end
+  local on_retry = opts.on_retry or client.on_retry
+  local limiter = op ~= "download" and client.limiter or nil
+  local stall = opts.stall or client.stall_timeout[op]
+  local attempt, rate_limit = 0, nil
+
+  while true do
+    attempt = attempt + 1
+    if limiter then
+      local wait = limiter:delay(core.now())
+      if wait > 0 then
+        if core.now() + wait > deadline then
+          return nil, finish(core.error { kind = "timeout", message =
+            ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %g s left of the timeout")
+            :format(limiter.limit, limiter.window, wait, deadline - core.now()) }, attempt - 1, started, rate_limit)
+        end
+        M.sleep(client, wait)
+      end
+      limiter:record(core.now())
+    end
+    local left = deadline - core.now()
+    if left <= 0 then
+      return nil, finish(core.error { kind = "timeout", message = ("no time left of the %g s timeout"):format(budget) },
+        attempt - 1, started, rate_limit)
+    end
+    hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt,
+      url = op == "download" and arg or client.base_url })
+    local res, err, info = transfer(client, op, arg, arg2,
+      { timeout = math.max(1, math.floor(left * 1000)), stall = stall }, opts.on_progress)
+    if info then
+      if op ~= "download" then client.last = info end
+      if info.rate_limit and next(info.rate_limit) then rate_limit = info.rate_limit end
+      if limiter then limiter:observe(info.rate_limit, core.now(), os.time()) end
+    end
+    hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
+      elapsed = core.now() - started, rate_limit = rate_limit, error = err })
+    if res then return finish(res, attempt, started, rate_limit) end
+
+    local ok, delay = retry.decide(op, err, attempt, unsafe)
+    local why
+    if not ok then
+      why = nil -- the kind itself says it
+    elseif attempt > max_retries then
+      ok = false
+    elseif err.kind == "rate_limited" and err.retry_after and err.retry_after > retry.MAX_RETRY_AFTER then
+      ok, why = false, ("Retry-After of %g s is over the %g s cap; not waited for"):format(err.retry_after,
+        retry.MAX_RETRY_AFTER)
+    elseif core.now() + delay > deadline then
+      ok, why = false, ("the retry wait of %.1f s would overrun the %g s timeout"):format(delay, budget)
+    end
+    if not ok then
+      if why then err.message = err.message .. " (" .. why .. ")" end
+      return nil, finish(err, attempt, started, rate_limit)
+    end
+    if on_retry then on_retry(attempt, err, delay) end
+    M.sleep(client, delay)
+  end
+end
+
+return M

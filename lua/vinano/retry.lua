@@ -1,0 +1,51 @@
+-- What may be retried, and after how long.  The rule that matters most: a
+-- generate or submit POST that may have reached the server is not sent
+-- again (it can cost credits twice) unless the caller opts in.
+local M = {}
+
+M.BASE = 0.5 -- seconds: exponential backoff with full jitter, base and cap
+M.CAP = 30
+M.MAX_RETRY_AFTER = 300 -- a longer Retry-After is not waited for
+
+local NEVER = {
+  invalid_request = true, bad_request = true, unauthorized = true, forbidden = true,
+  payload_too_large = true, insufficient_credits = true, task_failed = true,
+  cancelled = true, callback = true, io = true,
+}
+
+local IDEMPOTENT = { poll = true, download = true }
+
+-- Full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))].
+function M.backoff(attempt, random)
+  local ceiling = math.min(M.CAP, M.BASE * 2 ^ (attempt - 1))
+  return (random or math.random)() * ceiling
+end
+
+-- Returns whether err may be retried for op and the delay before it, or
+-- false and why not.  unsafe: the caller accepts that a POST which may have
+-- reached the server is sent again.
+function M.decide(op, err, attempt, unsafe, random)
+  local kind = err.kind
+  if NEVER[kind] then return false, "never retried" end
+  if kind == "rate_limited" then
+    if err.retry_after then return true, err.retry_after end
+    return true, M.backoff(attempt, random)
+  end
+  local safe = IDEMPOTENT[op] or unsafe
+  if kind == "network" or kind == "timeout" then
+    if err.request_sent == false or safe then return true, M.backoff(attempt, random) end
+    return false, "the request may have reached the server"
+  end
+  if kind == "server" then
+    if err.status and err.status >= 300 and err.status < 400 then return false, "redirects are not followed" end
+    if safe then return true, M.backoff(attempt, random) end
+    return false, "the request reached the server"
+  end
+  if kind == "decode" then
+    if safe then return true, M.backoff(attempt, random) end
+    return false, "the request reached the server"
+  end
+  return false, "not retryable"
+end
+
+return M
