@@ -220,8 +220,9 @@ static void push_outcome(lua_State *L, const vn_request *r) {
   }
   if (r->too_large) {
     lua_pushnil(L);
-    vn_push_error(L, "decode", status, "response larger than the %f-byte limit (max_response)",
-                  (lua_Number)(r->client ? r->client->max_response : 0));
+    char limit[32];
+    snprintf(limit, sizeof limit, "%lu", (unsigned long)(r->client ? r->client->max_response : 0));
+    vn_push_error(L, "decode", status, "response larger than the %s-byte limit (max_response)", limit);
     return;
   }
   if (r->code != CURLE_OK) {

@@ -43,10 +43,9 @@ end
 -- Learns from a response's rate-limit snapshot.  reset above 10^9 is a
 -- Unix time, otherwise seconds from now (the page does not say which).
 function Limiter:observe(rate_limit, now, unix_now)
+  -- the server's own window length is not sent, so its limit is not copied:
+  -- Remaining and Reset say all that is needed
   if not rate_limit then return end
-  if rate_limit.limit and rate_limit.limit > 0 and rate_limit.limit < self.limit then
-    self.limit = rate_limit.limit
-  end
   if rate_limit.remaining == 0 and rate_limit.reset then
     local seconds = rate_limit.reset > 1e9 and (rate_limit.reset - unix_now) or rate_limit.reset
     if seconds > 0 and seconds <= 3600 then
