@@ -292,17 +292,35 @@ describe("reliability", function()
   describe("the token", function()
     it("never appears in any error of the table, nor in verbose output", function()
       local script = dir .. "/verbose.lua"
+      -- the hostile rows again, in a process whose stderr is read whole
       env.write_file(script, ([[
         local vinano = require "vinano"
-        local c = vinano.new { token = %q, base_url = %q, verbose = true, max_retries = 0 }
-        local res, err = c:generate { prompt = "x" }
-        print(tostring(err), tostring(c))
+        local c = vinano.new { token = %q, base_url = %q, verbose = true, timeout = 2 }
+        for _ = 1, 9 do
+          local res, err = c:generate { prompt = "x" }
+          print(tostring(err), tostring(c), err and require("cjson").encode(err))
+        end
+        local task = assert(c:submit_async { prompt = "x" })
+        print(select(2, c:wait(task.task_id, { interval = 0.1, timeout = 1 })))
       ]]):format(env.token, mock.url))
-      mock:fault { action = "status", status = 500, path = GEN }
+      local other = mock.url:gsub("127%.0%.0%.1", "localhost")
+      for _, f in ipairs {
+        { action = "status", status = 500 }, { action = "drop" }, { action = "drop_mid_body" },
+        { action = "malformed" }, { action = "html", status = 502 }, { action = "body", status = 200, body = "\255" },
+        { action = "status", status = 429, headers = { ["Retry-After"] = "99999" } },
+        { action = "redirect", location = other .. GEN }, { action = "endless_body" },
+      } do
+        f.path = GEN
+        mock:fault(f)
+      end
+      mock:fault { action = "fail_task" }
       local out = env.sh(("LUA_PATH='./lua/?.lua;;' LUA_CPATH='./build/%s/?.so;;' %s %s 2>&1"):format(
         env.lua, env.lua, script))
       assert.matches("> POST /api/v2/images/generate", out, 1, true)
       assert.matches("Authorization: <redacted>", out, 1, true)
+      for _, kind in ipairs { "server", "network", "decode", "rate_limited", "timeout", "task_failed" } do
+        assert.matches("vinano: " .. kind, out, 1, true)
+      end
       assert.is_nil(out:find(env.token, 1, true))
       assert.is_nil(cjson.encode(mock:requests()):find(env.token, 1, true))
     end)
