@@ -380,6 +380,12 @@ static void push_info(lua_State *L, const vn_request *r) {
     lua_setfield(L, info, "local_port");
     lua_pushnumber(L, total);
     lua_setfield(L, info, "seconds");
+    {
+      long v = 0;
+      curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &v);
+      lua_pushstring(L, v == CURL_HTTP_VERSION_3 ? "3" : v == CURL_HTTP_VERSION_2_0 ? "2" : v == CURL_HTTP_VERSION_1_0 ? "1.0" : v == 0 ? "" : "1.1");
+      lua_setfield(L, info, "http_version");
+    }
   }
   set_retry_after(L, r, info);
 }
