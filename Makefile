@@ -89,7 +89,7 @@ install: $(MODULE)
 	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
 
 lint:
-	luacheck lua spec examples bin bench
+	luacheck lua spec examples bin $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -186,7 +186,7 @@ describe("client", function()
     end)
 
     it("a connection refused is network", function()
-      local nowhere = vinano.new { token = env.token, base_url = "http://127.0.0.1:9" }
+      local nowhere = vinano.new { token = env.token, base_url = "http://127.0.0.1:9", max_retries = 0 }
       fails("network", nil, nil, nowhere)
     end)
   end)
