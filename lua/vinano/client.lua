@@ -1,5 +1,6 @@
--- The client object users hold: argument checks, validation, the blocking
--- calls of the C core, and wait() on top of poll.
+-- The client object users hold: options, argument checks, validation and
+-- the refusals that need no server; execute.lua runs the calls themselves.
+-- wait(), the callback variants and generate_many are built on top.
 local core = require "vinano.core"
 local validate = require "vinano.validate"
 local models = require "vinano.models"

@@ -8,8 +8,8 @@ local retry = require "vinano.retry"
 
 local M = {}
 
--- The blocking call of the C core for each operation.
-local SYNC = { generate = "generate", submit = "submit_async", poll = "poll", download = "download" }
+-- The blocking call of the C core for each API operation.
+local SYNC = { generate = "generate", submit = "submit_async", poll = "poll" }
 local METHOD = { generate = "POST", submit = "POST", poll = "GET", download = "GET" }
 
 local function scheduler(client)
@@ -66,7 +66,9 @@ local function transfer(client, op, arg, arg2, ropts, on_progress)
     return sched.await(client.core, req, { on_progress = on_progress })
   end
   if on_progress then return with_progress(client, op, arg, arg2, ropts, on_progress) end
-  return client.core[SYNC[op]](client.core, arg, arg2 or ropts, arg2 and ropts or nil)
+  local c = client.core
+  if op == "download" then return c:download(arg, arg2, ropts) end
+  return c[SYNC[op]](c, arg, ropts)
 end
 
 local function hook(fn, info)
