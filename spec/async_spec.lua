@@ -114,6 +114,26 @@ describe("async", function()
       end
     end)
 
+    -- <close> is 5.4 syntax: elsewhere the test does not exist (rather than pass empty)
+    if _VERSION == "Lua 5.4" then
+      it("closes requests and clients that go out of scope with <close> (Lua 5.4)", function()
+        local chunk = assert(load([[
+          local env, mock, core = ...
+          mock:fault { action = "delay", seconds = 5 }
+          local c <close> = env.client(mock)
+          do
+            local req <close> = assert(c.core:start("generate", { prompt = "scoped" }))
+            c.core:step(0)
+            assert(c.core:running() == 1)
+          end
+          return c.core:running(), c
+        ]]))
+        local running, c = chunk(env, mock)
+        assert.are.equal(0, running)
+        assert.has_error(function() c:generate { prompt = "x" } end, "vinano: attempt to use a closed client")
+      end)
+    end
+
     it("closes a client explicitly, idempotently", function()
       local c = env.client(mock)
       local req = assert(c.core:start("generate", { prompt = "x" }))
