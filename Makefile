@@ -19,7 +19,7 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench
+.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
 
 all: $(MODULE)
 
@@ -44,7 +44,7 @@ check: deps
 # The specs that load the core into the interpreter that runs them (the
 # mock's, Neovim's and LÖVE's specs run their own programs whatever runs busted).
 CORE_SPECS := spec/validate_spec.lua spec/client_spec.lua spec/wire_spec.lua spec/async_spec.lua \
-  spec/reliability_spec.lua spec/http2_spec.lua
+  spec/reliability_spec.lua spec/http2_spec.lua spec/regressions_spec.lua
 
 # The other supported Luas: PUC 5.1, 5.2 and 5.3.
 check-compat: deps
@@ -83,6 +83,17 @@ check-valgrind: deps
 	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(CORE_SPECS)" \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
+
+# libFuzzer harnesses for src/response.c and src/form.c (clang; ASan+UBSan+LSan),
+# each for FUZZ_SECONDS after replaying fuzz/regressions/. See fuzz/README.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh
+
+# 10,000 requests in one process against the mock, memory every 1000
+# (SOAK_ASAN=1: under the sanitizers). Fails if RSS grows > 8 MB after warm-up.
+soak: deps
+	@sh bench/soak.sh
 
 demo: deps all
 	@sh scripts/demo.sh $(LUA) $(MODULE)

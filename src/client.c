@@ -144,10 +144,21 @@ static CURL *acquire_easy(vn_client *c) {
   return c->npool > 0 ? c->pool[--c->npool] : curl_easy_init();
 }
 
+/* libcurl before 8.1.0 keeps a pointer to the last response header of a
+ * transfer after freeing it (curl/curl#11101): on a reused handle, a next
+ * response whose first header line is folded makes libcurl write through it.
+ * There, every request gets a new handle (keep-alive still works: the
+ * connections live in the multi handle's cache). */
+static int can_reuse_easy(void) {
+  static int ok = -1;
+  if (ok < 0) ok = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080100;
+  return ok;
+}
+
 /* Back to the pool: curl_easy_reset keeps the handle's DNS and TLS session
  * caches, and its connection already went back to the multi's cache. */
 void vn_client_release_easy(vn_client *c, CURL *easy) {
-  if (c && !c->closed && c->npool < VN_POOL_MAX) {
+  if (c && !c->closed && c->npool < VN_POOL_MAX && can_reuse_easy()) {
     curl_easy_reset(easy);
     c->pool[c->npool++] = easy;
   } else {

@@ -89,19 +89,19 @@ static const char *sniff_name(const char *d, size_t len) {
   return "image.bin";
 }
 
+/* Leaves the value on the stack: with an __index function it may be a
+ * string that nothing else references, which the next lookup's garbage
+ * collection would free while s still points into it. */
 static const char *opt_string(lua_State *L, int t, const char *field) {
-  const char *s = NULL;
   lua_getfield(L, t, field);
-  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
-  lua_pop(L, 1); /* still referenced by the table, so s stays valid */
-  return s;
+  return lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 }
 
-/* One file spec at the stack top: "path" | {path=, filename=, content_type=}
- * | {data=, filename=, content_type=}. */
-static int add_file(form *f, const char *label) {
+/* One file spec at stack index t: "path" | {path=, filename=, content_type=}
+ * | {data=, filename=, content_type=}.  The fields it reads stay on the
+ * stack above t until add_file resets it. */
+static int add_file_at(form *f, const char *label, int t) {
   lua_State *L = f->L;
-  int t = lua_gettop(L);
   const char *path = NULL, *filename = NULL, *type = NULL, *data = NULL;
   size_t datalen = 0;
   curl_mimepart *part;
@@ -112,9 +112,8 @@ static int add_file(form *f, const char *label) {
     path = opt_string(L, t, "path");
     filename = opt_string(L, t, "filename");
     type = opt_string(L, t, "content_type");
-    lua_getfield(L, t, "data");
+    lua_getfield(L, t, "data"); /* kept on the stack, as in opt_string */
     if (lua_type(L, -1) == LUA_TSTRING) data = lua_tolstring(L, -1, &datalen);
-    lua_pop(L, 1);
     if (!path == !data) return fail(f, "%s: %s", label, "a file table needs exactly one of path= or data= (a string)");
   } else {
     return fail(f, "%s: expected a file path or a {path=...} / {data=...} table, got %s", label,
@@ -135,6 +134,13 @@ static int add_file(form *f, const char *label) {
   if (filename && curl_mime_filename(part, filename) != CURLE_OK) return fail(f, "%s: %s", label, "out of memory");
   if (type && curl_mime_type(part, type) != CURLE_OK) return fail(f, "%s: %s", label, "out of memory");
   return 1;
+}
+
+static int add_file(form *f, const char *label) {
+  int t = lua_gettop(f->L);
+  int ok = add_file_at(f, label, t);
+  lua_settop(f->L, t);
+  return ok;
 }
 
 /* A value or a list of values at the stack top, each added by addone. */

@@ -296,7 +296,7 @@ static void push_outcome(lua_State *L, const vn_request *r) {
     lua_pop(L, 1);
     if (body_status >= 400) { /* an error told in the body of a 2xx */
       vn_request tmp = *r;
-      tmp.status = (long)body_status;
+      tmp.status = body_status < 1000 ? (long)body_status : 999; /* (long)1e300 is undefined */
       lua_pushnil(L);
       push_http_error(L, &tmp, t);
     } else if (r->op == VN_OP_GENERATE && !field_is(L, t, "images", LUA_TTABLE)) {
@@ -318,7 +318,8 @@ static void set_number(lua_State *L, int t, const char *field, const char *text)
   char *end;
   double v = strtod(text, &end);
   if (end != text) {
-    if (v == (double)(lua_Integer)v)
+    /* |v| <= 2^53 first: casting NaN, inf or 1e300 to an integer is undefined */
+    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(lua_Integer)v)
       lua_pushinteger(L, (lua_Integer)v);
     else
       lua_pushnumber(L, v);
