@@ -120,6 +120,10 @@ int vn_client_new(lua_State *L) {
 
   c->multi = curl_multi_init();
   if (!c->multi) return luaL_error(L, "vinano: curl_multi_init failed");
+  c->share = curl_share_init();
+  if (!c->share) return luaL_error(L, "vinano: curl_share_init failed");
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   c->closed = 0;
   c->base_url = dup_field(L, 1, "base_url");
   if (!c->base_url) return luaL_error(L, "bad option 'base_url' (string expected)");
@@ -155,8 +159,8 @@ static int can_reuse_easy(void) {
   return ok;
 }
 
-/* Back to the pool: curl_easy_reset keeps the handle's DNS and TLS session
- * caches, and its connection already went back to the multi's cache. */
+/* Back to the pool: its connection already went back to the multi's cache,
+ * and DNS and TLS sessions live in the client's share handle. */
 void vn_client_release_easy(vn_client *c, CURL *easy) {
   if (c && !c->closed && c->npool < VN_POOL_MAX && can_reuse_easy()) {
     curl_easy_reset(easy);
@@ -235,6 +239,7 @@ static void configure(vn_client *c, vn_request *r, const char *url, long timeout
   }
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_SHARE, c->share);
   if (r->op == VN_OP_DOWNLOAD) {
     /* image hosts redirect; libcurl drops a custom Authorization header
      * when a redirect leaves the host, and we only add it for the API's own */
@@ -471,6 +476,8 @@ static int client_close(lua_State *L) {
   while (c->npool > 0) curl_easy_cleanup(c->pool[--c->npool]);
   if (c->multi) curl_multi_cleanup(c->multi);
   c->multi = NULL;
+  if (c->share) curl_share_cleanup(c->share);
+  c->share = NULL;
   curl_slist_free_all(c->headers); /* the Authorization line is wiped below */
   c->headers = NULL;
   free(c->base_url);

@@ -40,6 +40,7 @@ typedef struct vn_request vn_request;
 
 typedef struct vn_client {
   CURLM *multi;
+  CURLSH *share; /* DNS and TLS sessions, for easy handles that are not reused */
   char *base_url; /* no trailing slash */
   char *user_agent, *ca_file, *proxy;
   struct curl_slist *headers; /* holds the Authorization line */

@@ -149,11 +149,21 @@ function Client:wait(task_id, opts)
   argcheck(type(interval) == "number" and interval >= 0, 2, "wait", "interval must be a number >= 0")
   argcheck(type(timeout) == "number" and timeout > 0, 2, "wait", "timeout must be a number > 0")
   local deadline = core.now() + timeout
-  local polls = 0
+  local polls, state = 0, "pending"
+  local function expired()
+    return nil, core.error {
+      kind = "timeout", task_id = task_id, polls = polls,
+      message = ("task %s still %s after %g s (wait timeout)"):format(tostring(task_id), state, timeout),
+    }
+  end
   while true do
     local st, err = self:poll(task_id, { timeout = math.max(0.001, deadline - core.now()) })
-    if not st then return nil, err end
-    polls = polls + 1
+    if not st then
+      -- a poll cut short by wait's own deadline is wait's timeout
+      if err.kind == "timeout" and core.now() >= deadline - 0.01 then return expired() end
+      return nil, err
+    end
+    polls, state = polls + 1, st.state
     if opts.on_poll then opts.on_poll(st) end
     if st.state == "done" then return st end
     if st.state == "failed" then
@@ -164,12 +174,7 @@ function Client:wait(task_id, opts)
       }
     end
     local left = deadline - core.now()
-    if left <= 0 then
-      return nil, core.error {
-        kind = "timeout", task_id = task_id, polls = polls,
-        message = ("task %s still %s after %g s (wait timeout)"):format(tostring(task_id), st.state, timeout),
-      }
-    end
+    if left <= 0 then return expired() end
     if opts.sleep then opts.sleep(math.min(interval, left)) else execute.sleep(self, math.min(interval, left)) end
   end
 end
