@@ -84,6 +84,10 @@ check-valgrind: deps
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
 
+# Benchmarks against a local HTTPS nginx; see bench/README.md.
+bench:
+	@bash bench/run.sh
+
 # libFuzzer harnesses for src/response.c and src/form.c (clang; ASan+UBSan+LSan),
 # each for FUZZ_SECONDS after replaying fuzz/regressions/. See fuzz/README.md.
 FUZZ_SECONDS ?= 60

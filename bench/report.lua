@@ -1,0 +1,255 @@
+-- bench/report.lua: turns bench/run.sh's raw measurements into the report.
+--   lua5.4 bench/report.lua MACHINE RESULTS SIDE
+-- RESULTS lines: class|case|inflight|role|label|µs-per-request values
+-- SIDE lines: mem|..., require|..., step|..., cg|N1|N2|DIR
+local machine_path, results_path, side_path = arg[1], arg[2], arg[3]
+
+local function lines(path)
+  local t = {}
+  for l in io.lines(path) do t[#t + 1] = l end
+  return t
+end
+
+local function split(s, sep)
+  local t = {}
+  for part in (s .. sep):gmatch("(.-)" .. sep:gsub("%p", "%%%0")) do t[#t + 1] = part end
+  return t
+end
+
+local function numbers(s)
+  local t = {}
+  for v in s:gmatch("[%d%.]+") do t[#t + 1] = tonumber(v) end
+  return t
+end
+
+local function median(t)
+  if #t == 0 then return nil end
+  local s = {}
+  for i, v in ipairs(t) do s[i] = v end
+  table.sort(s)
+  local m = #s // 2
+  return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
+end
+
+local function minmax(t)
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(t) do lo, hi = math.min(lo, v), math.max(hi, v) end
+  return lo, hi
+end
+
+local out = {}
+local function say(fmt, ...) out[#out + 1] = select("#", ...) > 0 and fmt:format(...) or fmt end
+
+say("vinano benchmark (bench/run.sh)")
+for _, l in ipairs(lines(machine_path)) do say("  " .. l) end
+say("")
+
+-- ---------------------------------------------------------------- results
+local rows, order = {}, {}
+for _, l in ipairs(lines(results_path)) do
+  local f = split(l, "|")
+  local key = table.concat({ f[1], f[2], f[3], f[5] }, "|")
+  local row = rows[key]
+  if not row then
+    row = { class = f[1], case = f[2], n = tonumber(f[3]), role = f[4], label = f[5], values = {}, failed = false }
+    rows[key] = row
+    order[#order + 1] = row
+  end
+  if f[6] == "FAILED" then row.failed = true end
+  for _, v in ipairs(numbers(f[6] or "")) do row.values[#row.values + 1] = v end
+end
+for _, row in ipairs(order) do row.us = median(row.values) end
+
+local function floor_of(row)
+  for _, r in ipairs(order) do
+    if r.role == "floor" and r.class == row.class and r.case == row.case and r.n == row.n then return r end
+  end
+end
+
+local function fmt_us(us)
+  if not us then return "-" end
+  if us >= 10000 then return ("%.1f ms"):format(us / 1000) end
+  return ("%.1f"):format(us)
+end
+
+local function table_for(class, title, note)
+  say(title)
+  say(note)
+  say("  %-42s %-7s %5s %10s %9s %7s %8s  %s", "contender", "case", "N", "us/req", "req/s", "x time", "x thrpt",
+    "rounds: min-max")
+  for _, row in ipairs(order) do
+    if row.class == class then
+      local fl = floor_of(row)
+      local rt, rth = "-", "-"
+      if row.us and fl and fl.us then
+        rt = ("%.2f"):format(row.us / fl.us)
+        rth = ("%.2f"):format(fl.us / row.us)
+      end
+      local lo, hi = minmax(row.values)
+      say("  %-42s %-7s %5d %10s %9s %7s %8s  %s%s", row.label, row.case, row.n, fmt_us(row.us),
+        row.us and ("%.0f"):format(1e6 / row.us) or "-", rt, rth,
+        #row.values > 0 and ("%d: %s-%s"):format(#row.values, fmt_us(lo), fmt_us(hi)) or "",
+        row.failed and "  (some rounds FAILED)" or "")
+    end
+  end
+  say("")
+end
+
+table_for("sync", "One request at a time (HTTPS keep-alive, HTTP/2, unless the label says otherwise)",
+  "  median microseconds per request; x time = this / raw libcurl easy (same case); x thrpt = its inverse")
+table_for("async", "Many in flight (curl_multi / vinano core:start+step / generate_many), case text",
+  "  wall microseconds / requests; x thrpt = throughput relative to raw curl_multi with the same N in flight")
+
+-- ------------------------------------------------------------ side results
+local side = lines(side_path)
+local mem, req, step, cg = {}, {}, {}, nil
+local LIBS
+for _, l in ipairs(side) do
+  local f = split(l, "|")
+  if f[1] == "mem" then mem[#mem + 1] = f
+  elseif f[1] == "require" or f[1] == "reqsplit" then req[#req + 1] = f
+  elseif f[1] == "step" then step[#step + 1] = f
+  elseif f[1] == "libs" then LIBS = f[2]
+  elseif f[1] == "cg" then cg = f end
+end
+
+local targets = {}
+local function target(ok, text) targets[#targets + 1] = ("  [%s] %s"):format(ok and "met" or "MISSED", text) end
+
+say("Peak memory (VmHWM of the Lua process; the peak is reset to the current RSS right before the transfer)")
+for _, f in ipairs(mem) do
+  local v = numbers(f[4])
+  if #v >= 4 and not f[4]:find("FAILED") then
+    local what = f[3] == "upload" and "upload a 100 MB image (generate)" or "download 100 MB to disk (download)"
+    local delta_mb = v[3] / 1024
+    say("  %-7s %-36s idle %6.1f MB  peak %6.1f MB  +%5.1f MB  (%.2f s, %.0f MB/s)%s", f[2], what, v[1] / 1024,
+      v[2] / 1024, delta_mb, v[4], 100 / v[4], f[4]:find("false") and "  [peak not resettable: vs peak before]" or "")
+    target(delta_mb <= 10, ("%s %s: peak RSS +%.1f MB over idle (target: within 10 MB)"):format(f[2], f[3], delta_mb))
+  else
+    say("  %-7s %-10s %s", f[2], f[3], f[4])
+    target(false, ("%s %s: failed"):format(f[2], f[3]))
+  end
+end
+say("")
+
+say("Cost of require in a fresh process (ms, median of the runs; includes loading libcurl and its libraries)")
+for _, f in ipairs(req) do
+  if f[1] == "reqsplit" then
+    local a, b, c = {}, {}, {}
+    for x, y, z in f[4]:gmatch("([%d%.]+)/([%d%.]+)/([%d%.]+)") do
+      a[#a + 1], b[#b + 1], c[#c + 1] = tonumber(x), tonumber(y), tonumber(z)
+    end
+    say("  %-7s   of which: dlopen core.so + libcurl's %s libraries %.2f ms, luaopen (curl_global_init, cjson) %.2f ms,"
+      .. " Lua modules %.2f ms", f[2], LIBS or "linked", median(a) or -1, median(b) or -1, median(c) or -1)
+  else
+    local v = numbers(f[4])
+    local lo, hi = minmax(v)
+    say("  %-7s require %-14s %6.2f ms  (%d runs: %.2f-%.2f)", f[2], '"' .. f[3] .. '"', median(v) or -1, #v, lo, hi)
+  end
+end
+say("")
+
+say("One step with 256 transfers held in flight by the server (microseconds per call)")
+for _, f in ipairs(step) do
+  local v = numbers(f[4])
+  if #v >= 3 then
+    say("  %-7s %-36s in flight %3d  median %7.1f  p99 %7.1f%s", f[2], f[3], v[1], v[2], v[3],
+      v[4] and ("  max %7.1f"):format(v[4]) or "")
+    if f[3] == "core:step(0)" then
+      target(v[2] < 1000 and v[1] >= 256,
+        ("%s core:step(0) with %d in flight: median %.0f us, p99 %.0f us (target: under 1 ms)")
+          :format(f[2], v[1], v[2], v[3]))
+    end
+  else
+    say("  %-7s %-36s %s", f[2], f[3], f[4])
+  end
+end
+say("")
+
+if cg then
+  local n1, n2, dir = tonumber(cg[2]), tonumber(cg[3]), cg[4]
+  local function load(name, n)
+    local t = {}
+    local fh = io.open(("%s/cgsum.%s.%d"):format(dir, name, n))
+    if not fh then return nil end
+    for l in fh:lines() do
+      local kind, v, rest = l:match("^(%a+) (%d+) ?(.*)$")
+      if kind then t[kind .. ":" .. rest] = tonumber(v) end
+    end
+    fh:close()
+    return t
+  end
+  local v1, v2, f1, f2 = load("vinano", n1), load("vinano", n2), load("floor", n1), load("floor", n2)
+  local b1, b2 = load("vinanoB", n1), load("vinanoB", n2)
+  if v1 and v2 and f1 and f2 then
+    local k = n2 - n1
+    local function per(a, b, key) return ((b[key] or 0) - (a[key] or 0)) / k end
+    local function by_obj(a, b, pat)
+      local s = 0
+      for key in pairs(b) do
+        if key:match("^obj:") and key:find(pat) then s = s + per(a, b, key) end
+      end
+      return s
+    end
+    local vt, ft = per(v1, v2, "total:"), per(f1, f2, "total:")
+    say("Instructions per request (callgrind; (run of %d requests - run of %d) / %d, Lua 5.4, case text)", n2, n1, k)
+    say("  raw libcurl easy (floor.c)          %8.0f Ir", ft)
+    say("  vinano client:generate              %8.0f Ir  (%.2fx)", vt, vt / ft)
+    if b1 and b2 then
+      local bt = per(b1, b2, "total:")
+      say("  vinano client:generate [B]          %8.0f Ir  (%.2fx; %+.0f Ir against the first tree)",
+        bt, bt / ft, bt - vt)
+      say("    [B] vn_response_push %.0f, start %.0f, Lua layer %.0f", per(b1, b2, "fn:vn_response_push"),
+        per(b1, b2, "fn:start"), bt - per(b1, b2, "fn:client_generate"))
+    end
+    say("    by object, self cost:  vinano/core.so %.0f | lua-cjson %.0f | Lua interpreter %.0f | libcurl %.0f"
+      .. " | libc %.0f | OpenSSL %.0f | nghttp2 %.0f",
+      by_obj(v1, v2, "vinano/core%.so"), by_obj(v1, v2, "cjson"), by_obj(v1, v2, "lua5%.4$"), by_obj(v1, v2, "libcurl"),
+      by_obj(v1, v2, "libc%.so"), by_obj(v1, v2, "libssl") + by_obj(v1, v2, "libcrypto"), by_obj(v1, v2, "nghttp2"))
+    say("    floor, same objects:   libcurl %.0f | libc %.0f | OpenSSL %.0f | nghttp2 %.0f",
+      by_obj(f1, f2, "libcurl"), by_obj(f1, f2, "libc%.so"), by_obj(f1, f2, "libssl") + by_obj(f1, f2, "libcrypto"),
+      by_obj(f1, f2, "nghttp2"))
+    local form, resp = per(v1, v2, "fn:vn_form_build"), per(v1, v2, "fn:vn_response_push")
+    local cgen, st = per(v1, v2, "fn:client_generate"), per(v1, v2, "fn:start")
+    say("    vinano's own work, inclusive: table -> multipart (vn_form_build) %.0f; response -> tables"
+      .. " (vn_response_push: JSON decode, checks, info and headers) %.0f;", form, resp)
+    say("    request set-up (start: easy handle, options, curl_mime_init, form) %.0f; Lua layer"
+      .. " (client.lua + validate.lua, outside the C call) %.0f", st, vt - cgen)
+    say("")
+  else
+    say("Instructions per request: callgrind runs failed")
+    say("")
+  end
+end
+
+-- ----------------------------------------------------------------- targets
+local function find(class, case, n, label)
+  for _, r in ipairs(order) do
+    if r.class == class and r.case == case and r.n == n and r.label == label then return r end
+  end
+end
+for _, case in ipairs { "text", "images" } do
+  for _, label in ipairs { "vinano client:generate, Lua 5.4", "vinano client:generate, LuaJIT",
+    "vinano client:generate, Lua 5.4 [B]", "vinano client:generate, LuaJIT [B]" } do
+    local r = find("sync", case, 1, label)
+    local fl = r and floor_of(r)
+    if r and r.us and fl and fl.us then
+      target(r.us <= 1.2 * fl.us, ("%s, %s: %.3fx the raw libcurl time per request (target: <= 1.2x)")
+        :format(label, case, r.us / fl.us))
+    end
+  end
+end
+for _, label in ipairs { "vinano core:start/step, Lua 5.4", "vinano core:start/step, LuaJIT",
+  "vinano generate_many, Lua 5.4", "vinano generate_many, LuaJIT", "vinano core:start/step, Lua 5.4 [B]",
+  "vinano core:start/step, LuaJIT [B]", "vinano generate_many, Lua 5.4 [B]", "vinano generate_many, LuaJIT [B]" } do
+  local r = find("async", "text", 64, label)
+  local fl = r and floor_of(r)
+  if r and r.us and fl and fl.us then
+    target(fl.us / r.us >= 0.8, ("%s, 64 in flight: %.3fx the throughput of raw curl_multi (target: >= 0.8x)")
+      :format(label, fl.us / r.us))
+  end
+end
+say("Targets (reported, not asserted)")
+for _, t in ipairs(targets) do say(t) end
+
+print(table.concat(out, "\n"))
