@@ -193,6 +193,29 @@ size_t vn_body_write(char *ptr, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+/* Header lines land in one buffer; a status line starts it over, so after
+ * a 1xx, a redirect or a proxy's CONNECT answer only the last response's
+ * headers are kept.  push_info turns them into the headers table. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
+  vn_request *r = (vn_request *)ud;
+  size_t n = size * nmemb;
+  vn_buffer *b = &r->head;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) b->len = 0;
+  if (b->len + n > 64 * 1024) return n; /* an absurd header block is cut, not fatal */
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *p;
+    while (cap < b->len + n) cap *= 2;
+    p = (char *)realloc(b->data, cap);
+    if (!p) return n;
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, ptr, n);
+  b->len += n;
+  return n;
+}
+
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   vn_request *r = (vn_request *)ud;
   r->down_total = dltotal;
@@ -229,6 +252,8 @@ static void configure(vn_client *c, vn_request *r, const char *url, long timeout
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, r->op == VN_OP_DOWNLOAD ? vn_download_write : vn_body_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);

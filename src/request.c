@@ -67,6 +67,8 @@ static void release_transfer(vn_request *r) {
   r->mime = NULL;
   free(r->body.data);
   memset(&r->body, 0, sizeof r->body);
+  free(r->head.data);
+  memset(&r->head, 0, sizeof r->head);
 }
 
 static void cancel(lua_State *L, vn_request *r) {

@@ -316,7 +316,14 @@ static void push_outcome(lua_State *L, const vn_request *r) {
 
 static void set_number(lua_State *L, int t, const char *field, const char *text) {
   char *end;
-  double v = strtod(text, &end);
+  double v;
+  long long whole = strtoll(text, &end, 10); /* the usual case, far cheaper than strtod */
+  if (end != text && *end == '\0') {
+    lua_pushinteger(L, (lua_Integer)whole);
+    lua_setfield(L, t, field);
+    return;
+  }
+  v = strtod(text, &end);
   if (end != text) {
     /* |v| <= 2^53 first: casting NaN, inf or 1e300 to an integer is undefined */
     if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(lua_Integer)v)
@@ -330,43 +337,61 @@ static void set_number(lua_State *L, int t, const char *field, const char *text)
 /* info = {status=, headers={name=value}, rate_limit={limit=, remaining=, reset=}, retry_after=} */
 static void push_info(lua_State *L, const vn_request *r) {
   int info, headers, rl;
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 8); /* sized once: no rehash while it fills */
   info = lua_gettop(L);
   if (r->status > 0) {
     lua_pushinteger(L, (lua_Integer)r->status);
     lua_setfield(L, info, "status");
   }
-  lua_newtable(L);
+  lua_createtable(L, 0, 16);
   headers = lua_gettop(L);
-  lua_newtable(L);
+  lua_createtable(L, 0, 3);
   rl = lua_gettop(L);
-#if LIBCURL_VERSION_NUM >= 0x075400
-  if (r->easy && r->state != VN_CLOSED) {
-    struct curl_header *h = NULL;
-    while ((h = curl_easy_nextheader(r->easy, CURLH_HEADER, -1, h)) != NULL) {
-      char name[64];
-      size_t i;
-      for (i = 0; i + 1 < sizeof name && h->name[i]; i++) name[i] = (char)tolower((unsigned char)h->name[i]);
-      name[i] = '\0';
-      lua_getfield(L, headers, name);
-      if (lua_isstring(L, -1)) { /* repeated header: join as HTTP allows */
-        lua_pushliteral(L, ", ");
-        lua_pushstring(L, h->value);
-        lua_concat(L, 3);
-      } else {
-        lua_pop(L, 1);
-        lua_pushstring(L, h->value);
+  if (r->head.data) {
+    const char *p = r->head.data, *end = p + r->head.len;
+    const char *eol = memchr(p, '\n', (size_t)(end - p)); /* past the status line */
+    p = eol ? eol + 1 : end;
+    while (p < end) {
+      const char *colon, *v, *ve;
+      eol = memchr(p, '\n', (size_t)(end - p));
+      if (!eol) eol = end;
+      colon = memchr(p, ':', (size_t)(eol - p));
+      if (colon && colon > p && *p != ' ' && *p != '\t') {
+        char name[64], value[64];
+        size_t i, nlen = (size_t)(colon - p);
+        if (nlen > sizeof name - 1) nlen = sizeof name - 1;
+        for (i = 0; i < nlen; i++) name[i] = (char)tolower((unsigned char)p[i]);
+        name[nlen] = '\0';
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {
+        }
+        for (ve = eol; ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'); ve--) {
+        }
+        lua_pushlstring(L, name, nlen);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, headers);
+        if (lua_isstring(L, -1)) { /* repeated header: join as HTTP allows */
+          lua_pushliteral(L, ", ");
+          lua_pushlstring(L, v, (size_t)(ve - v));
+          lua_concat(L, 3);
+        } else {
+          lua_pop(L, 1);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+        }
+        lua_rawset(L, headers);
+        if (nlen > 12 && memcmp(name, "x-ratelimit-", 12) == 0 && (size_t)(ve - v) < sizeof value) {
+          memcpy(value, v, (size_t)(ve - v));
+          value[ve - v] = '\0';
+          if (strcmp(name + 12, "limit") == 0)
+            set_number(L, rl, "limit", value);
+          else if (strcmp(name + 12, "remaining") == 0)
+            set_number(L, rl, "remaining", value);
+          else if (strcmp(name + 12, "reset") == 0)
+            set_number(L, rl, "reset", value);
+        }
       }
-      lua_setfield(L, headers, name);
-      if (strcmp(name, "x-ratelimit-limit") == 0)
-        set_number(L, rl, "limit", h->value);
-      else if (strcmp(name, "x-ratelimit-remaining") == 0)
-        set_number(L, rl, "remaining", h->value);
-      else if (strcmp(name, "x-ratelimit-reset") == 0)
-        set_number(L, rl, "reset", h->value);
+      p = eol + 1;
     }
   }
-#endif
   lua_setfield(L, info, "rate_limit");
   lua_setfield(L, info, "headers");
   if (r->easy) { /* new_connections = 0 and a stable local_port show keep-alive at work */

@@ -67,6 +67,7 @@ struct vn_request {
   int cancelled, too_large;
   long status;
   vn_buffer body;
+  vn_buffer head; /* the header lines of the last response, as received */
   curl_off_t up_now, up_total, down_now, down_total;
   /* download: written to tmp_path, renamed to path once complete */
   FILE *out;

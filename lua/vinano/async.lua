@@ -22,9 +22,14 @@ local unpack = table.unpack or unpack
 
 local tasks = {}   -- coroutine -> task, for every live task
 local waiting = {} -- request -> { task=, client=, on_progress=, last= }
+local watched = {} -- the subset of waiting with an on_progress
+local ntasks = 0   -- live tasks
 local active = {}  -- core client -> number of its requests that tasks await
 local timers = {}  -- { at=, task= }, unordered: few at a time
-local ready = {}   -- tasks to resume, FIFO
+-- tasks to resume, FIFO: ready_task[ready_head .. ready_tail], each with
+-- its resume value (ready_n = 0 or 1) or its packed values (ready_packed)
+local ready_task, ready_arg, ready_n, ready_packed = {}, {}, {}, {}
+local ready_head, ready_tail = 1, 0
 local host = nil   -- nil: run() drives itself; otherwise a table with wake()
 
 local PROGRESS_EVERY = 0.1 -- seconds between two on_progress calls of one request
@@ -47,6 +52,7 @@ async.current = current
 local function finish(task, ok, ...)
   task.done = true
   tasks[task.co] = nil
+  ntasks = ntasks - 1
   if ok then
     task.results = pack(...)
   else
@@ -58,27 +64,50 @@ local function finish(task, ok, ...)
   if not ok and #joiners == 0 then async.on_error(task, task.error) end
 end
 
-local function resume(task, ...)
-  local co = task.co
-  local r = pack(coroutine.resume(co, ...))
-  if not r[1] then
-    finish(task, false, debug.traceback(co, tostring(r[2])))
-  elseif coroutine.status(co) == "dead" then
-    finish(task, true, unpack(r, 2, r.n))
+-- resume's results go through varargs: no table per resume
+local function resumed(task, ok, ...)
+  if not ok then
+    finish(task, false, debug.traceback(task.co, tostring((...))))
+  elseif coroutine.status(task.co) == "dead" then
+    finish(task, true, ...)
   end
+end
+
+local function resume(task, ...)
+  return resumed(task, coroutine.resume(task.co, ...))
+end
+
+local function has_ready()
+  return ready_tail >= ready_head
 end
 
 local function run_ready()
-  while #ready > 0 do
-    local item = table.remove(ready, 1)
-    resume(item.task, unpack(item, 1, item.n))
+  while ready_head <= ready_tail do
+    local i = ready_head
+    local task, n, arg, packed = ready_task[i], ready_n[i], ready_arg[i], ready_packed[i]
+    ready_task[i], ready_arg[i], ready_n[i], ready_packed[i] = nil, nil, nil, nil
+    ready_head = i + 1
+    if packed then
+      resume(task, unpack(packed, 1, packed.n))
+    elseif n == 0 then
+      resume(task)
+    else
+      resume(task, arg)
+    end
   end
+  ready_head, ready_tail = 1, 0
 end
 
 local function schedule(task, ...)
-  local item = pack(...)
-  item.task = task
-  ready[#ready + 1] = item
+  local n = select("#", ...)
+  local i = ready_tail + 1
+  ready_tail = i
+  ready_task[i], ready_n[i] = task, n
+  if n == 1 then
+    ready_arg[i] = ...
+  elseif n > 1 then
+    ready_packed[i] = pack(...)
+  end
   wake()
 end
 
@@ -89,6 +118,7 @@ function async.spawn(fn, ...)
   end
   local task = { co = coroutine.create(fn), joiners = {}, done = false }
   tasks[task.co] = task
+  ntasks = ntasks + 1
   schedule(task, ...)
   return task
 end
@@ -114,8 +144,8 @@ local function fire_timers(now)
 end
 
 local function report_progress(now)
-  for req, w in pairs(waiting) do
-    if w.on_progress and now - w.last >= PROGRESS_EVERY then
+  for req, w in pairs(watched) do
+    if now - w.last >= PROGRESS_EVERY then
       local a, b, c, d = req:progress()
       if a ~= w.a or c ~= w.c or b ~= w.b or d ~= w.d then
         w.last, w.a, w.b, w.c, w.d = now, a, b, c, d
@@ -142,6 +172,7 @@ local function deliver(_, req)
   local w = waiting[req]
   if not w then return false end
   waiting[req] = nil
+  watched[req] = nil
   local c = w.client
   active[c] = active[c] - 1
   if active[c] == 0 then active[c] = nil end
@@ -177,7 +208,7 @@ end
 -- tasks.  Hosts call it each frame.
 function async.update(budget_ms)
   budget_ms = budget_ms or 0
-  if #ready > 0 then budget_ms = 0 end
+  if has_ready() then budget_ms = 0 end
   local delay = next_timer_delay(core.now())
   if delay then budget_ms = math.min(budget_ms, math.ceil(delay * 1000)) end
   drive(budget_ms)
@@ -185,12 +216,12 @@ function async.update(budget_ms)
   report_progress(now)
   fire_timers(now)
   run_ready()
-  return count(tasks)
+  return ntasks
 end
 
 -- True while anything is in flight, scheduled or sleeping.
 function async.busy()
-  return next(active) ~= nil or #ready > 0 or #timers > 0
+  return next(active) ~= nil or has_ready() or #timers > 0
 end
 
 local function drive_until(task)
@@ -276,7 +307,9 @@ end
 -- scheduler sees it finish.
 function async.await(core_client, req, opts)
   local me = current()
-  waiting[req] = { task = me, client = core_client, on_progress = opts and opts.on_progress, last = -1 }
+  local w = { task = me, client = core_client, on_progress = opts and opts.on_progress, last = -1 }
+  waiting[req] = w
+  if w.on_progress then watched[req] = w end
   active[core_client] = (active[core_client] or 0) + 1
   wake()
   local callback_error = coroutine.yield()
@@ -309,7 +342,7 @@ function async.luv(uv, tick_ms)
   local function arm()
     if not async.busy() then return end
     local delay = 0
-    if #ready == 0 then
+    if not has_ready() then
       delay = next(active) and tick_ms or math.ceil((next_timer_delay(core.now()) or 0) * 1000)
     end
     local at = uv.now() + delay

@@ -13,8 +13,12 @@ Client.__index = Client
 local DEFAULTS = { timeout = 180, connect_timeout = 10, base_url = "https://vinano.ai", max_retries = 2,
   stall_timeout = 30 }
 
-local function argcheck(cond, n, fname, msg)
-  if not cond then error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3) end
+-- msg is formatted with detail only on failure: no string is built per call
+local function argcheck(cond, n, fname, msg, detail)
+  if not cond then
+    if detail ~= nil then msg = msg:format(detail) end
+    error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
+  end
 end
 
 local function opt_type(opts, key, expected)
@@ -42,7 +46,7 @@ local OPTION_TYPES = {
 
 function Client.new(opts)
   opts = opts or {}
-  argcheck(type(opts) == "table", 1, "vinano.new", "table expected, got " .. type(opts))
+  argcheck(type(opts) == "table", 1, "vinano.new", "table expected, got %s", type(opts))
   for key, t in pairs(OPTION_TYPES) do opt_type(opts, key, t) end
   if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then
     error("bad option 'plan' to 'vinano.new' (\"monthly\" or \"yearly\" expected)", 2)
@@ -87,7 +91,7 @@ local pack = table.pack or function(...) return { n = select("#", ...), ... } en
 local unpack = table.unpack or unpack
 
 local function check_opts(opts, n, fname)
-  argcheck(opts == nil or type(opts) == "table", n, fname, "options table expected, got " .. type(opts))
+  argcheck(opts == nil or type(opts) == "table", n, fname, "options table expected, got %s", type(opts))
   if opts and opts.on_progress ~= nil then
     argcheck(type(opts.on_progress) == "function", n, fname, "on_progress must be a function")
   end
@@ -101,7 +105,7 @@ end
 -- The API calls: validation and the refusals that need no server in
 -- front, then execute (rate limit, retries, deadline).
 local function call(self, fname, op, arg, opts, check)
-  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:" .. fname .. ")")
+  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
   if self.plain_http_refused then return refuse_plain_http() end
   if self.validate then
     local ok, err = check(arg)
@@ -120,20 +124,20 @@ local function call(self, fname, op, arg, opts, check)
 end
 
 function Client:generate(params, opts)
-  argcheck(type(params) == "table", 1, "generate", "table expected, got " .. type(params))
+  argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
   check_opts(opts, 2, "generate")
   return call(self, "generate", "generate", params, opts, validate.params)
 end
 
 function Client:submit_async(params, opts)
-  argcheck(type(params) == "table", 1, "submit_async", "table expected, got " .. type(params))
+  argcheck(type(params) == "table", 1, "submit_async", "table expected, got %s", type(params))
   check_opts(opts, 2, "submit_async")
   return call(self, "submit_async", "submit", params, opts, validate.params)
 end
 
 function Client:poll(task_id, opts)
   local t = type(task_id)
-  argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got " .. t)
+  argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got %s", t)
   check_opts(opts, 2, "poll")
   return call(self, "poll", "poll", task_id, opts, validate.task_id)
 end
@@ -143,7 +147,7 @@ end
 -- yielding sleep) or else blocks the thread.
 function Client:wait(task_id, opts)
   opts = opts or {}
-  argcheck(type(opts) == "table", 2, "wait", "table expected, got " .. type(opts))
+  argcheck(type(opts) == "table", 2, "wait", "table expected, got %s", type(opts))
   local interval = opts.interval or 3
   local timeout = opts.timeout or 300
   argcheck(type(interval) == "number" and interval >= 0, 2, "wait", "interval must be a number >= 0")
@@ -182,8 +186,8 @@ end
 -- Streams url to the file path (through a temporary name, renamed when
 -- complete).  The token goes only to URLs under the client's base_url.
 function Client:download(url, path, opts)
-  argcheck(type(url) == "string", 1, "download", "URL string expected, got " .. type(url))
-  argcheck(type(path) == "string", 2, "download", "file path expected, got " .. type(path))
+  argcheck(type(url) == "string", 1, "download", "URL string expected, got %s", type(url))
+  argcheck(type(path) == "string", 2, "download", "file path expected, got %s", type(path))
   check_opts(opts, 3, "download")
   if self.plain_http_refused and url:sub(1, #self.base_url + 1) == self.base_url .. "/" then
     return refuse_plain_http()
@@ -211,9 +215,9 @@ end
 -- flight; returns a list in input order where each entry is the result or
 -- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
 function Client:generate_many(list, opts)
-  argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got " .. type(list))
+  argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got %s", type(list))
   opts = opts or {}
-  argcheck(type(opts) == "table", 2, "generate_many", "options table expected, got " .. type(opts))
+  argcheck(type(opts) == "table", 2, "generate_many", "options table expected, got %s", type(opts))
   local concurrency = opts.concurrency or 8
   argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
   local results, next_index, n = {}, 0, #list

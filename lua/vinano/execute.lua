@@ -8,6 +8,8 @@ local retry = require "vinano.retry"
 
 local M = {}
 
+local NO_OPTS = {} -- read only
+
 -- The blocking call of the C core for each API operation.
 local SYNC = { generate = "generate", submit = "submit_async", poll = "poll" }
 local METHOD = { generate = "POST", submit = "POST", poll = "GET", download = "GET" }
@@ -63,7 +65,7 @@ local function transfer(client, op, arg, arg2, ropts, on_progress)
   if sched then
     local req, err = client.core:start(op, arg, arg2, ropts)
     if not req then return nil, err end
-    return sched.await(client.core, req, { on_progress = on_progress })
+    return sched.await(client.core, req, on_progress and { on_progress = on_progress } or nil)
   end
   if on_progress then return with_progress(client, op, arg, arg2, ropts, on_progress) end
   local c = client.core
@@ -88,7 +90,7 @@ end
 -- Runs op with retries.  opts: timeout, max_retries, retry_unsafe,
 -- on_retry, on_progress, stall (seconds).  Returns res or nil, err.
 function M.run(client, op, arg, arg2, opts)
-  opts = opts or {}
+  opts = opts or NO_OPTS
   local started = core.now()
   local budget = opts.timeout or client.timeout
   local deadline = started + budget
@@ -119,8 +121,10 @@ function M.run(client, op, arg, arg2, opts)
       return nil, finish(core.error { kind = "timeout", message = ("no time left of the %g s timeout"):format(budget) },
         attempt - 1, started, rate_limit)
     end
-    hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt,
-      url = op == "download" and arg or client.base_url })
+    if client.on_request then -- the table only when someone looks at it
+      hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt,
+        url = op == "download" and arg or client.base_url })
+    end
     local res, err, info = transfer(client, op, arg, arg2,
       { timeout = math.max(1, math.floor(left * 1000)), stall = stall }, opts.on_progress)
     if info then
@@ -128,8 +132,10 @@ function M.run(client, op, arg, arg2, opts)
       if info.rate_limit and next(info.rate_limit) then rate_limit = info.rate_limit end
       if limiter then limiter:observe(info.rate_limit, core.now(), os.time()) end
     end
-    hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
-      elapsed = core.now() - started, rate_limit = rate_limit, error = err })
+    if client.on_response then
+      hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
+        elapsed = core.now() - started, rate_limit = rate_limit, error = err })
+    end
     if res then return finish(res, attempt, started, rate_limit) end
 
     local ok, delay = retry.decide(op, err, attempt, unsafe)

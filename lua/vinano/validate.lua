@@ -19,7 +19,11 @@ end
 
 -- Characters of a UTF-8 string, or nil when the bytes are not UTF-8.
 -- Works the same on 5.1/LuaJIT, which have no utf8 library.
+local PUC = not rawget(_G, "jit") -- LuaJIT compiles the loop below into fast code
+
 function M.utf8_length(s)
+  -- ASCII, the usual prompt: one scan in C instead of a Lua loop per byte
+  if PUC and not s:find("[\128-\255]") then return #s end
   local i, n, len = 1, #s, 0
   while i <= n do
     local c = s:byte(i)
@@ -104,6 +108,9 @@ local function present(v)
   return true
 end
 
+local STRING_FIELDS = { "prompt", "model", "aspectRatio", "mode", "img_size" }
+local BOOLEAN_FIELDS = { "hdPro", "googleSearch" }
+
 -- Returns true, or nil and an invalid_request error.
 function M.params(params)
   for k in pairs(params) do
@@ -113,12 +120,12 @@ function M.params(params)
         .. " validate = false sends it anyway)")
     end
   end
-  for _, f in ipairs { "prompt", "model", "aspectRatio", "mode", "img_size" } do
+  for _, f in ipairs(STRING_FIELDS) do
     if params[f] ~= nil and type(params[f]) ~= "string" then
       return invalid(f, "type", "expected a string, got " .. type(params[f]))
     end
   end
-  for _, f in ipairs { "hdPro", "googleSearch" } do
+  for _, f in ipairs(BOOLEAN_FIELDS) do
     if params[f] ~= nil and not is_bool(params[f]) then
       return invalid(f, "type", "expected a boolean, got " .. type(params[f]))
     end
