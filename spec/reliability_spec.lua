@@ -193,6 +193,33 @@ describe("reliability", function()
     end)
   end)
 
+  describe("bounds", function()
+    it("connect_timeout bounds a connection that is never accepted", function()
+      local socket = require "socket"
+      local server = assert(socket.tcp())
+      assert(server:bind("127.0.0.1", 0))
+      assert(server:listen(0))
+      local _, port = server:getsockname()
+      local fillers = {} -- fill the accept queue: the kernel then drops new SYNs
+      for i = 1, 4 do
+        fillers[i] = socket.tcp()
+        fillers[i]:settimeout(0.2)
+        fillers[i]:connect("127.0.0.1", port)
+      end
+      local c = vinano.new { token = env.token, base_url = "http://127.0.0.1:" .. port, connect_timeout = 1,
+        timeout = 10, max_retries = 0 }
+      local t0 = vinano.now()
+      local _, err = c:generate { prompt = "x" }
+      local took = vinano.now() - t0
+      for _, f in ipairs(fillers) do f:close() end
+      server:close()
+      assert.are.equal("timeout", err.kind)
+      assert.is_false(err.request_sent)
+      assert.matches("Failed to connect", err.message)
+      assert.is_true(took >= 0.9 and took < 3, "took " .. took .. " s")
+    end)
+  end)
+
   describe("hostile servers", function()
     -- each row: fault, expected kind, max attempts, the call
     local function row(fault, kind, opts)
