@@ -410,14 +410,37 @@ static void collect(lua_State *L, vn_client *c) {
 
 /* Advances every transfer; waits in curl_multi_poll at most timeout_ms
  * (so no busy loop), and only while something is in flight. */
-static void drive(lua_State *L, vn_client *c, int timeout_ms) {
-  int still;
-  curl_multi_perform(c->multi, &still);
+/* When the multi handle itself fails, every transfer in flight fails with
+ * it: a blocking call must end, not spin on a handle that cannot progress. */
+static void fail_running(lua_State *L, vn_client *c, CURLMcode mc) {
+  vn_request *r = c->attached;
+  while (r) {
+    vn_request *next = r->next;
+    if (r->state == VN_RUNNING) {
+      r->code = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+      snprintf(r->errbuf, sizeof r->errbuf, "%s", curl_multi_strerror(mc));
+      vn_request_finish(L, r);
+    }
+    r = next;
+  }
+}
+
+static void perform(lua_State *L, vn_client *c, int *still) {
+  CURLMcode mc = curl_multi_perform(c->multi, still);
   collect(L, c);
+  if (mc != CURLM_OK) fail_running(L, c, mc);
+}
+
+static void drive(lua_State *L, vn_client *c, int timeout_ms) {
+  int still = 0;
+  perform(L, c, &still);
   if (timeout_ms > 0 && c->running > 0 && still > 0) {
-    curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL);
-    curl_multi_perform(c->multi, &still);
-    collect(L, c);
+    CURLMcode mc = curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL);
+    if (mc != CURLM_OK) {
+      fail_running(L, c, mc);
+      return;
+    }
+    perform(L, c, &still);
   }
 }
 
