@@ -3,7 +3,6 @@
 -- server is nghttpd (Debian nghttp2-server) with fixed API-shaped answers.
 local vinano = require "vinano"
 local async = require "vinano.async"
-local socket = require "socket"
 local env = require "spec.support.env"
 
 describe("HTTP/2", function()
@@ -18,19 +17,12 @@ describe("HTTP/2", function()
     os.execute("mkdir -p " .. dir .. "/www/api/v2/images")
     env.write_file(dir .. "/www/api/v2/images/generate", '{"status":200,"images":["https://localhost/x.png"],'
       .. '"imageDetails":[{"width":64,"height":64,"filesize":1}],"uuid":"u-1","credits":{"cost":10}}')
-    local probe = assert(socket.bind("127.0.0.1", 0))
-    local port = select(2, probe:getsockname())
-    probe:close()
+    local port = env.free_port()
     local p = io.popen(("exec nghttpd --htdocs=%s/www %d %s/key.pem %s >/dev/null 2>&1 & echo $!"):format(
       dir, port, dir, cert))
     pid = p:read("*l")
     p:close()
-    local deadline = vinano.now() + 10
-    repeat
-      local conn = socket.connect("127.0.0.1", port)
-      if conn then conn:close() break end
-      vinano.sleep(0.05)
-    until vinano.now() > deadline
+    env.wait_listening(port)
     base_url = ("https://localhost:%d"):format(port)
   end)
   teardown(function()

@@ -17,34 +17,40 @@ describe("regressions", function()
     c:close()
   end)
 
-  it("a folded first header on the next response (libcurl < 8.1.0 with a reused handle)", function()
+  -- One request of client c, answered by hand with the raw bytes answer.
+  local function serve(c, server, answer)
+    local req = assert(c:start("generate", { prompt = "p" }))
+    local conn
+    while not req:done() do
+      c:step(10)
+      if not conn then
+        conn = server:accept()
+        if conn then assert(conn:send(answer)) end
+      end
+    end
+    local res, err, info = req:result()
+    req:close()
+    if conn then conn:close() end
+    return res, err, info
+  end
+
+  local function local_server()
     local server = assert(socket.bind("127.0.0.1", 0))
     server:settimeout(0)
     local _, port = server:getsockname()
-    local c = core.new { token = "t", base_url = "http://127.0.0.1:" .. port, timeout = 5 }
-    local function serve(answer)
-      local req = assert(c:start("generate", { prompt = "p" }))
-      local conn
-      while not req:done() do
-        c:step(10)
-        if not conn then
-          conn = server:accept()
-          if conn then assert(conn:send(answer)) end
-        end
-      end
-      local res, err = req:result()
-      req:close()
-      if conn then conn:close() end
-      return res, err
-    end
+    return server, core.new { token = "t", base_url = "http://127.0.0.1:" .. port, timeout = 5 }
+  end
+
+  it("a folded first header on the next response (libcurl < 8.1.0 with a reused handle)", function()
+    local server, c = local_server()
     local body = '{"images":["u"]}'
-    local first = serve("HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\nContent-Length: " .. #body .. "\r\n\r\n"
-      .. body)
+    local first = serve(c, server, "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\nContent-Length: " .. #body
+      .. "\r\n\r\n" .. body)
     assert.are.equal("u", first.images[1])
     -- libcurl refuses the folded line; what matters is that it does so
     -- without touching freed memory, and that the answer is a structured error
-    local second, err = serve("HTTP/1.1 200 OK\r\n X-B: folded first header\r\nContent-Length: " .. #body
-      .. "\r\n\r\n" .. body)
+    local second, err = serve(c, server, "HTTP/1.1 200 OK\r\n X-B: folded first header\r\nContent-Length: "
+      .. #body .. "\r\n\r\n" .. body)
     assert.is_nil(second)
     assert.are.equal("network", err.kind)
     c:close()
@@ -52,28 +58,14 @@ describe("regressions", function()
   end)
 
   it("numbers out of integer range in a body status or a rate-limit header", function()
-    local server = assert(socket.bind("127.0.0.1", 0))
-    server:settimeout(0)
-    local _, port = server:getsockname()
-    local c = core.new { token = "t", base_url = "http://127.0.0.1:" .. port, timeout = 5 }
+    local server, c = local_server()
     local body = '{"status":1e300,"message":"huge"}'
-    local req = assert(c:start("generate", { prompt = "p" }))
-    local conn
-    while not req:done() do
-      c:step(10)
-      if not conn then
-        conn = server:accept()
-        if conn then
-          assert(conn:send("HTTP/1.1 200 OK\r\nX-RateLimit-Reset: 1e300\r\nX-RateLimit-Limit: nan\r\n"
-            .. "X-RateLimit-Remaining: inf\r\nConnection: close\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body))
-        end
-      end
-    end
-    local res, err, info = req:result()
+    local res, err, info = serve(c, server, "HTTP/1.1 200 OK\r\nX-RateLimit-Reset: 1e300\r\n"
+      .. "X-RateLimit-Limit: nan\r\nX-RateLimit-Remaining: inf\r\nConnection: close\r\nContent-Length: " .. #body
+      .. "\r\n\r\n" .. body)
     assert.is_nil(res)
     assert.are.equal(999, err.status)
     assert.are.equal(1e300, info.rate_limit.reset)
-    if conn then conn:close() end
     c:close()
     server:close()
   end)

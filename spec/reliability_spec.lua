@@ -372,20 +372,12 @@ describe("reliability", function()
       assert.are.equal("", env.sh(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
         .. "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout %s -out %s 2>/dev/null"):format(key, cert)))
       env.write_file(dir .. "/hello.png", "\137PNG\r\n\26\nhello")
-      local socket = require "socket"
-      local probe = assert(socket.bind("127.0.0.1", 0)) -- a free port, from the kernel
-      port = select(2, probe:getsockname())
-      probe:close()
+      port = env.free_port()
       local p = io.popen(("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s "
         .. ">/dev/null 2>&1 & echo $!"):format(dir, port, cert, key))
       server = p:read("*l")
       p:close()
-      local deadline = vinano.now() + 10
-      repeat -- until it listens
-        local conn = socket.connect("127.0.0.1", port)
-        if conn then conn:close() break end
-        vinano.sleep(0.05)
-      until vinano.now() > deadline
+      env.wait_listening(port)
     end)
     teardown(function() os.execute("kill " .. server) end)
 

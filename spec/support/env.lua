@@ -45,6 +45,30 @@ function M.png_size(bytes)
   return u32(17), u32(21)
 end
 
+-- A TCP port nothing listens on now, from the kernel.
+function M.free_port()
+  local socket = require "socket"
+  local probe = assert(socket.bind("127.0.0.1", 0))
+  local _, port = probe:getsockname()
+  probe:close()
+  return tonumber(port)
+end
+
+-- Waits (10 s at most) until something accepts connections on port.
+function M.wait_listening(port)
+  local socket = require "socket"
+  local deadline = os.time() + 10
+  repeat
+    local conn = socket.connect("127.0.0.1", port)
+    if conn then
+      conn:close()
+      return true
+    end
+    socket.sleep(0.05)
+  until os.time() > deadline
+  error("nothing listens on port " .. port)
+end
+
 -- Runs a shell command, returns its stdout.
 function M.sh(cmd)
   local p = assert(io.popen(cmd, "r"))
