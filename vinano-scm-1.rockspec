@@ -42,6 +42,7 @@ build = {
     ["vinano.execute"] = "lua/vinano/execute.lua",
     ["vinano.mock"] = "lua/vinano/mock.lua",
     ["vinano.models"] = "lua/vinano/models.lua",
+    ["vinano.progress"] = "lua/vinano/progress.lua",
     ["vinano.ratelimit"] = "lua/vinano/ratelimit.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",

@@ -14,6 +14,7 @@
 --   * luv / Neovim: async.luv(vim.uv or vim.loop) once, then spawn/run.
 local core = require "vinano.core"
 local Client = require "vinano.client"
+local progress = require "vinano.progress"
 
 local async = {}
 
@@ -21,7 +22,7 @@ local pack = table.pack or function(...) return { n = select("#", ...), ... } en
 local unpack = table.unpack or unpack
 
 local tasks = {}   -- coroutine -> task, for every live task
-local waiting = {} -- request -> { task=, client=, on_progress=, last= }
+local waiting = {} -- request -> { task=, client=, watch= (progress, if any) }
 local watched = {} -- the subset of waiting with an on_progress
 local ntasks = 0   -- live tasks
 local active = {}  -- core client -> number of its requests that tasks await
@@ -32,7 +33,6 @@ local ready_task, ready_arg, ready_n, ready_packed = {}, {}, {}, {}
 local ready_head, ready_tail = 1, 0
 local host = nil   -- nil: run() drives itself; otherwise a table with wake()
 
-local PROGRESS_EVERY = 0.1 -- seconds between two on_progress calls of one request
 
 -- The error handler of tasks nobody joins (spawned in a host loop).
 function async.on_error(_task, err)
@@ -145,18 +145,12 @@ end
 
 local function report_progress(now)
   for req, w in pairs(watched) do
-    if now - w.last >= PROGRESS_EVERY then
-      local a, b, c, d = req:progress()
-      if a ~= w.a or c ~= w.c or b ~= w.b or d ~= w.d then
-        w.last, w.a, w.b, w.c, w.d = now, a, b, c, d
-        local ok, err = pcall(w.on_progress, a, b, c, d)
-        if not ok then
-          -- a broken callback fails its own request, never the others
-          req:cancel()
-          w.callback_error = err
-          async.deliver(nil, req)
-        end
-      end
+    local ok, raised = w.watch:check(req, now)
+    if not ok then
+      -- a broken callback fails its own request, never the others
+      req:cancel()
+      w.callback_error = raised
+      async.deliver(nil, req)
     end
   end
 end
@@ -307,16 +301,17 @@ end
 -- scheduler sees it finish.
 function async.await(core_client, req, opts)
   local me = current()
-  local w = { task = me, client = core_client, on_progress = opts and opts.on_progress, last = -1 }
+  local on_progress = opts and opts.on_progress
+  local w = { task = me, client = core_client, watch = on_progress and progress.watch(on_progress) }
   waiting[req] = w
-  if w.on_progress then watched[req] = w end
+  if w.watch then watched[req] = w end
   active[core_client] = (active[core_client] or 0) + 1
   wake()
   local callback_error = coroutine.yield()
   local res, err, info = req:result()
   req:close()
   if callback_error ~= nil then
-    return nil, core.error { kind = "callback", message = "on_progress raised: " .. tostring(callback_error) }, info
+    return nil, progress.error(callback_error), info
   end
   return res, err, info
 end

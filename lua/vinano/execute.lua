@@ -5,6 +5,7 @@
 -- vinano.async task.
 local core = require "vinano.core"
 local retry = require "vinano.retry"
+local progress = require "vinano.progress"
 
 local M = {}
 
@@ -33,7 +34,7 @@ local function with_progress(client, op, arg, arg2, ropts, on_progress)
   local c = client.core
   local req, err = c:start(op, arg, arg2, ropts)
   if not req then return nil, err end
-  local last, seen = -1, nil
+  local watch = progress.watch(on_progress)
   while not req:done() do
     local _, finished = c:step(100)
     if finished and client.scheduler then
@@ -41,18 +42,10 @@ local function with_progress(client, op, arg, arg2, ropts, on_progress)
         if r ~= req then client.scheduler.deliver(c, r) end
       end
     end
-    local now = core.now()
-    if now - last >= 0.1 then
-      local a, b, cc, d = req:progress()
-      local key = a .. "/" .. b .. "/" .. cc .. "/" .. d
-      if key ~= seen then
-        last, seen = now, key
-        local ok, cberr = pcall(on_progress, a, b, cc, d)
-        if not ok then
-          req:close()
-          return nil, core.error { kind = "callback", message = "on_progress raised: " .. tostring(cberr) }
-        end
-      end
+    local ok, raised = watch:check(req, core.now())
+    if not ok then
+      req:close()
+      return nil, progress.error(raised)
     end
   end
   local res, rerr, info = req:result()
