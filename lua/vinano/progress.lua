@@ -2,7 +2,7 @@
 -- path (execute.lua) and the task scheduler (async.lua): at most every
 -- EVERY seconds, only when a counter moved, and a callback that raises
 -- fails its own request with a "callback" error.
-local core = require "vinano.core"
+local errors = require "vinano.errors"
 
 local M = {}
 
@@ -28,7 +28,7 @@ function Watch:check(req, now)
 end
 
 function M.error(raised)
-  return core.error { kind = "callback", message = "on_progress raised: " .. tostring(raised) }
+  return errors.new("callback", "on_progress raised: " .. tostring(raised))
 end
 
 return M

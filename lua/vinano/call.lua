@@ -1,0 +1,164 @@
+-- One API call from start to answer: the rate limiter, the attempts and the
+-- waits between them, all inside one deadline (`timeout` is a budget for
+-- the whole call, not per attempt), and the hooks.  Every attempt goes
+-- through the one transfer path (transport.perform) and the one reading of
+-- answers (response.classify).
+local core = require "vinano.core"
+local errors = require "vinano.errors"
+local response = require "vinano.response"
+local retry = require "vinano.retry"
+local transport = require "vinano.transport"
+
+local M = {}
+
+local NO_OPTS = {} -- read only
+local GATE_SLICE = 0.05 -- a blocking caller re-checks a closed limiter gate this often
+
+local METHOD = { generate = "POST", submit = "POST", poll = "GET", download = "GET", fetch = "GET" }
+
+local function hook(fn, info)
+  if fn then
+    local ok, err = pcall(fn, info)
+    if not ok then io.stderr:write("vinano: hook raised: ", tostring(err), "\n") end
+  end
+end
+
+local function finish(t, attempts, started, rate_limit)
+  t.attempts = attempts
+  t.elapsed = core.now() - started
+  t.rate_limit = rate_limit
+  return t
+end
+
+local function callback_error(name, raised)
+  return errors.new("callback", name .. " raised: " .. tostring(raised))
+end
+
+-- Takes a slot of the limiter, waiting (yielding in a task) as long as it
+-- says.  Returns the ticket, or nil and an error when the deadline comes
+-- first.
+local function reserve(limiter, deadline)
+  while true do
+    local now = core.now()
+    local wait, ticket = limiter:reserve(now)
+    if wait then
+      if now + wait > deadline then
+        limiter:cancel(ticket, now)
+        return nil, errors.new("timeout",
+          ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %.1f s left of the timeout")
+          :format(limiter.limit, limiter.window, wait, math.max(0, deadline - now)))
+      end
+      if wait > 0 then transport.sleep(wait) end
+      return ticket
+    end
+    local gate = ticket
+    if now >= deadline then
+      return nil, errors.new("timeout", "the timeout passed while the rate limiter waited for the server's quota")
+    end
+    if transport.in_task() then
+      transport.wait_gate(gate, deadline - now)
+    else
+      transport.sleep(math.min(GATE_SLICE, deadline - now))
+    end
+  end
+end
+
+---@class vinano.CallOptions
+---@field timeout? number seconds for the whole call
+---@field max_retries? integer
+---@field retry_unsafe? boolean
+---@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number)
+---@field on_progress? fun(sent: number, total_up: number, received: number, total_down: number)
+---@field stall? number seconds
+
+--- Runs one operation with retries.  `build(left)` returns the transfer
+--- spec for an attempt with `left` seconds of budget.  Returns res, or nil
+--- and err; both carry attempts, elapsed and rate_limit.
+---@param client table the Lua client
+---@param op string generate | submit | poll | download | fetch
+---@param build fun(left: number): table
+---@param opts? vinano.CallOptions
+---@return table|nil res
+---@return vinano.Error|nil err
+function M.run(client, op, build, opts)
+  opts = opts or NO_OPTS
+  local started = core.now()
+  local budget = opts.timeout or client.timeout
+  local deadline = started + budget
+  local max_retries = opts.max_retries or client.max_retries
+  local unsafe = opts.retry_unsafe
+  if unsafe == nil then unsafe = client.retry_unsafe end
+  local on_retry = opts.on_retry or client.on_retry
+  local api_call = op ~= "download" and op ~= "fetch"
+  local limiter = api_call and client.limiter or nil
+  local ctx = { op = op, max_response = client.max_response, unix_now = 0 }
+  local attempt, rate_limit = 0, nil
+
+  while true do
+    attempt = attempt + 1
+    local ticket
+    if limiter then
+      local rerr
+      ticket, rerr = reserve(limiter, deadline)
+      if not ticket then return nil, finish(rerr, attempt - 1, started, rate_limit) end
+    end
+    local left = deadline - core.now()
+    if left <= 0 then
+      if ticket then limiter:cancel(ticket, core.now()) end
+      return nil, finish(errors.new("timeout", ("no time left of the %g s timeout"):format(budget)),
+        attempt - 1, started, rate_limit)
+    end
+    local spec = build(left)
+    if client.on_request then -- the table only when someone looks at it
+      hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt, url = client.public_url(spec.url) })
+    end
+    local facts, raised = transport.perform(client.core, spec, opts.on_progress and opts)
+    ctx.unix_now = os.time()
+    local res, err, info = response.classify(facts, ctx)
+    if raised ~= nil then res, err = nil, callback_error("on_progress", raised) end
+    if info then
+      if api_call then client.last = info end
+      if next(info.rate_limit) then rate_limit = info.rate_limit end
+    end
+    if ticket then
+      if facts.request_sent == false then -- the server never saw it: the slot is free again
+        limiter:cancel(ticket, core.now())
+      else
+        limiter:observe(ticket, info and info.rate_limit, core.now(), os.time())
+      end
+    end
+    if client.on_response then
+      hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
+        elapsed = core.now() - started, rate_limit = rate_limit, error = err })
+    end
+    if res then return finish(res, attempt, started, rate_limit) end
+
+    local ok, delay = retry.decide(op, err, attempt, unsafe)
+    local why
+    if not ok then
+      err.reason = delay
+    elseif attempt > max_retries then
+      ok = false
+      err.reason = ("max_retries (%d) reached"):format(max_retries)
+    elseif err.kind == "rate_limited" and err.retry_after and err.retry_after > retry.MAX_RETRY_AFTER then
+      ok, why = false, ("Retry-After of %g s is over the %g s cap; not waited for"):format(err.retry_after,
+        retry.MAX_RETRY_AFTER)
+    elseif core.now() + delay > deadline then
+      ok, why = false, ("the retry wait of %.1f s would overrun the %g s timeout"):format(delay, budget)
+    end
+    if not ok then
+      if why then
+        err.reason = why
+        err.message = err.message .. " (" .. why .. ")"
+      end
+      return nil, finish(err, attempt, started, rate_limit)
+    end
+    if on_retry then
+      local cok, craised = pcall(on_retry, attempt, err, delay)
+      if not cok then return nil, finish(callback_error("on_retry", craised), attempt, started, rate_limit) end
+    end
+    transport.sleep(delay)
+  end
+end
+
+return M
