@@ -14,6 +14,7 @@
 --   fd = n              it "uses" socket n: c:sockets() reports n "in" when it
 --                       starts and n "remove" when it ends
 --   on_action = fn(t, fd, what)  called by c:action(fd, what) for its socket
+--   on_timeout = fn(t)  called by c:action() (libcurl's timeout)
 --   curl_timeout_ms = n what c:sockets() reports as libcurl's timeout
 --   upload = bytes      progress(): sent grows linearly to this over `after`
 local M = {}
@@ -181,9 +182,13 @@ function M.new()
   function Client:action(fd, what)
     live(self)
     core.actions = core.actions + 1
-    if fd then
-      for t in pairs(self.transfers) do
+    local list = {}
+    for t in pairs(self.transfers) do list[#list + 1] = t end
+    for _, t in ipairs(list) do
+      if fd then
         if t.plan.fd == fd and t.plan.on_action then t.plan.on_action(t, fd, what) end
+      elseif t.plan.on_timeout then
+        t.plan.on_timeout(t)
       end
     end
     act(self)
