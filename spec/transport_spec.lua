@@ -138,12 +138,16 @@ describe("vinano.transport", function()
     end)
 
     it("a raising on_progress fails only its own transfer", function()
-      core.plan = function(s) return { after = 2, upload = s.url:match("up") and 500 or nil, facts = { body = s.url } } end
+      core.plan = function(s)
+        return { after = 2, upload = s.url:match("up") and 500 or nil, facts = { body = s.url } }
+      end
       local c = core.new {}
       local r1, e1, r2
       async.run(function()
         async.all {
-          function() r1, e1 = transport.perform(c, spec("up"), { on_progress = function() error("progress broke") end }) end,
+          function()
+            r1, e1 = transport.perform(c, spec("up"), { on_progress = function() error("progress broke") end })
+          end,
           function() r2 = transport.perform(c, spec("other")) end,
         }
       end)

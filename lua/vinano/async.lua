@@ -274,11 +274,11 @@ end
 ---error of kind "cancelled".  A task already cancelled raises at once.
 ---@param register fun(resume: fun(...): boolean): (fun())?
 ---@return any ... what resume was given
-function Scheduler:suspend(register, _internal)
+function Scheduler:suspend(register, internal)
   local me = self:current()
   if not me then error("vinano.async.suspend: not inside a vinano.async task", 2) end
   if me.cancelled then error(async.cancelled_error(), 0) end
-  local wait = { internal = _internal }
+  local wait = { internal = internal }
   local fired, sync
   local function resume_fn(...)
     if fired or me.wait ~= wait then return false end
@@ -293,12 +293,12 @@ function Scheduler:suspend(register, _internal)
     return true
   end
   me.wait = wait
-  if not _internal then self.external = self.external + 1 end
+  if not internal then self.external = self.external + 1 end
   local ok, cancel = pcall(register, resume_fn)
   if not ok then
     if not fired then
       me.wait = nil
-      if not _internal then self.external = self.external - 1 end
+      if not internal then self.external = self.external - 1 end
     end
     error(cancel, 0)
   end
@@ -308,7 +308,7 @@ function Scheduler:suspend(register, _internal)
   return self:_after_yield(coroutine.yield())
 end
 
-function Scheduler:_after_yield(first, ...)
+function Scheduler._after_yield(_, first, ...)
   if first == CANCELLED then error(async.cancelled_error(), 0) end
   return first, ...
 end
@@ -325,8 +325,8 @@ function Scheduler:sleep(s)
   local me = self:current()
   self.seq = self.seq + 1
   local t = { at = self:now() + s, seq = self.seq, task = me }
-  self:suspend(function(resume)
-    t.resume = resume
+  self:suspend(function(wake)
+    t.resume = wake
     self:_push_timer(t)
     local host = self.host
     if host and host.wake and not self.stepping then host.wake() end
@@ -339,8 +339,8 @@ function Scheduler:_await_done(task)
   if task.done then return end
   if self:current() then
     local mark
-    self:suspend(function(resume)
-      mark = function() resume() end
+    self:suspend(function(wake)
+      mark = function() wake() end
       task.joiners[#task.joiners + 1] = function() if mark then mark() end end
       return function() mark = nil end
     end, true)

@@ -114,7 +114,9 @@ function M.new()
 
   function Client:start(spec)
     live(self)
-    if type(spec) ~= "table" or type(spec.url) ~= "string" then error("bad argument #1 to 'start' (spec with url)", 2) end
+    if type(spec) ~= "table" or type(spec.url) ~= "string" then
+      error("bad argument #1 to 'start' (spec with url)", 2)
+    end
     local plan = core.plan(spec) or {}
     local t = setmetatable({ client = self, spec = spec, plan = plan, st = "running", t0 = core.clock }, Transfer)
     if plan.after then t.at = core.clock + plan.after end
