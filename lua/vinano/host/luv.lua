@@ -100,7 +100,9 @@ function M.install(uv, opts, sched)
         else
           local ev = EVENTS[what] or "rw"
           if not h then
-            h = { handle = new_poll(fd) }
+            local handle, perr = new_poll(fd)
+            if not handle then error("uv poll handle for fd " .. tostring(fd) .. ": " .. tostring(perr), 0) end
+            h = { handle = handle }
             w.handles[fd] = h
             if not refd then h.handle:unref() end
           end
