@@ -130,7 +130,7 @@ function love.load()
   local ok, err = pcall(function()
     vinano = require "vinano"
     async = require "vinano.async"
-    async.host() -- love.update drives it; async.run never blocks
+    async.host() -- love.update drives it; async.spawn'd tasks need no other driver
     -- a task that raises (a bug, not an API error) shows up like one
     async.on_error = function(_, terr) fail(terr) end
     client = vinano.new { timeout = 60 } -- token and base URL from the environment
