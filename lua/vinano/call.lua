@@ -56,7 +56,7 @@ local function reserve(limiter, deadline)
       return nil, errors.new("timeout", "the timeout passed while the rate limiter waited for the server's quota")
     end
     if transport.in_task() then
-      transport.wait_gate(gate, deadline - now)
+      transport.wait_gate(gate)
     else
       transport.sleep(math.min(GATE_SLICE, deadline - now))
     end

@@ -241,6 +241,15 @@ end
 ---@param opts { on_progress: fun(sent: number, total_up: number, received: number, total_down: number)? }?
 ---@return table facts
 ---@return any callback_error
+---Inside a task: waits until gate calls back (a closed rate-limiter gate;
+---it always opens, at the latest when the request it waits for ends).
+---@param gate fun(open: fun())
+function transport.wait_gate(gate)
+  async.suspend(function(resume)
+    gate(function() resume() end)
+  end)
+end
+
 function transport.perform(c, spec, opts)
   local on_progress = opts and opts.on_progress
   local me = async.current()
