@@ -16,9 +16,6 @@ local function run(cmd)
   return code, out
 end
 
-local function root()
-  return (env.sh("pwd"):gsub("%s+$", ""))
-end
 
 local function lines(cmd)
   local t = {}

@@ -16,6 +16,7 @@ local core = require "vinano.core"
 local Client = require "vinano.client"
 local progress = require "vinano.progress"
 
+---@class vinano.async
 local async = {}
 
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
@@ -35,6 +36,9 @@ local host = nil   -- nil: run() drives itself; otherwise a table with wake()
 
 
 -- The error handler of tasks nobody joins (spawned in a host loop).
+---@param _task vinano.AsyncTask
+---@param err any
+---@return nil
 function async.on_error(_task, err)
   io.stderr:write("vinano.async: task failed: ", tostring(err), "\n")
 end
@@ -112,6 +116,9 @@ local function schedule(task, ...)
 end
 
 -- Starts fn(...) as a task; never blocks.  Returns the task.
+---@param fn function
+---@param ... any its arguments
+---@return vinano.AsyncTask
 function async.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
@@ -200,6 +207,8 @@ end
 -- One turn of the loop: advance transfers (waiting at most budget_ms, 0 =
 -- never wait), fire due timers, resume tasks.  Returns the number of live
 -- tasks.  Hosts call it each frame.
+---@param budget_ms integer? at most this long waiting (default 0: never waits)
+---@return integer live tasks
 function async.update(budget_ms)
   budget_ms = budget_ms or 0
   if has_ready() then budget_ms = 0 end
@@ -214,6 +223,7 @@ function async.update(budget_ms)
 end
 
 -- True while anything is in flight, scheduled or sleeping.
+---@return boolean
 function async.busy()
   return next(active) ~= nil or has_ready() or #timers > 0
 end
@@ -231,6 +241,9 @@ end
 -- done and returns what fn returned (a task error is raised again).  With a
 -- host driver installed, or inside a task, it only starts fn and returns
 -- the task.
+---@param fn function
+---@param ... any its arguments
+---@return any ... fn's results (plain script), or the task (host driver, inside a task)
 function async.run(fn, ...)
   local task = async.spawn(fn, ...)
   if host or current() then return task end
@@ -257,6 +270,8 @@ local function await_done(task)
 end
 
 -- Waits for a task and returns its results, or raises its error.
+---@param task vinano.AsyncTask
+---@return any ... its results
 function async.join(task)
   await_done(task)
   if task.error then error(task.error, 0) end
@@ -264,6 +279,8 @@ function async.join(task)
 end
 
 -- Sleeps s seconds: yields inside a task, blocks outside.
+---@param s number seconds
+---@return nil
 function async.sleep(s)
   local me = current()
   if not me then return core.sleep(s) end
@@ -274,6 +291,8 @@ end
 
 -- Runs the functions concurrently; returns the first value of each, in
 -- order, once all are done.  If one raised, raises its error after all end.
+---@param fns function[]
+---@return any ... the first value of each, in order
 function async.all(fns)
   if type(fns) ~= "table" then
     error("bad argument #1 to 'all' (table of functions expected, got " .. type(fns) .. ")", 2)
@@ -299,6 +318,12 @@ end
 
 -- The client's hook: inside a task, start the request and yield until the
 -- scheduler sees it finish.
+---@param core_client userdata
+---@param req userdata
+---@param opts { on_progress: function? }?
+---@return any res
+---@return vinano.Error? err
+---@return vinano.Info? info
 function async.await(core_client, req, opts)
   local me = current()
   local on_progress = opts and opts.on_progress
@@ -318,6 +343,7 @@ end
 
 -- Installs a driver for a host loop that calls async.update itself (LÖVE):
 -- after this, run() only starts tasks.
+---@return nil
 function async.host()
   host = { wake = function() end }
 end
@@ -325,6 +351,9 @@ end
 -- Drives vinano from a luv loop (Neovim's vim.uv / vim.loop, or luv): a
 -- one-shot timer armed only while something is pending, so an idle editor
 -- does no work.  While transfers are in flight it ticks every tick_ms.
+---@param uv table? vim.uv, vim.loop or require 'luv'
+---@param tick_ms integer? while transfers are in flight (default 5)
+---@return userdata timer
 function async.luv(uv, tick_ms)
   local vim = rawget(_G, "vim")
   uv = uv or (vim and (vim.uv or vim.loop))
@@ -357,6 +386,7 @@ function async.luv(uv, tick_ms)
 end
 
 -- Removes the host driver (and stops the luv timer).
+---@return nil
 function async.stop_driver()
   if host and host.timer then
     host.timer:stop()

@@ -7,6 +7,16 @@ local models = require "vinano.models"
 local execute = require "vinano.execute"
 local Limiter = require "vinano.ratelimit"
 
+---A client: one libcurl multi handle, its options, its last response.
+---The callback-last variants start a vinano.async task and return it:
+---@class vinano.Client
+---@field base_url string
+---@field timeout number
+---@field generate_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions?, cb: fun(res: vinano.Result?, err: vinano.Error?)): vinano.AsyncTask
+---@field submit_async_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions?, cb: fun(task: vinano.Task?, err: vinano.Error?)): vinano.AsyncTask
+---@field poll_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.CallOptions?, cb: fun(status: vinano.TaskStatus?, err: vinano.Error?)): vinano.AsyncTask
+---@field wait_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.WaitOptions?, cb: fun(done: vinano.TaskStatus?, err: vinano.Error?)): vinano.AsyncTask
+---@field download_cb fun(self: vinano.Client, url: string, path: string, opts: vinano.CallOptions?, cb: fun(file: table?, err: vinano.Error?)): vinano.AsyncTask
 local Client = {}
 Client.__index = Client
 
@@ -44,6 +54,8 @@ local OPTION_TYPES = {
   stall_timeout = "number", max_response = "number",
 }
 
+---@param opts vinano.Options?
+---@return vinano.Client
 function Client.new(opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 1, "vinano.new", "table expected, got %s", type(opts))
@@ -123,18 +135,30 @@ local function call(self, fname, op, arg, opts, check)
   return execute.run(self, op, arg, nil, opts)
 end
 
+---@param params vinano.GenerateParams
+---@param opts vinano.CallOptions?
+---@return vinano.Result? result
+---@return vinano.Error? err
 function Client:generate(params, opts)
   argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
   check_opts(opts, 2, "generate")
   return call(self, "generate", "generate", params, opts, validate.params)
 end
 
+---@param params vinano.GenerateParams
+---@param opts vinano.CallOptions?
+---@return vinano.Task? task
+---@return vinano.Error? err
 function Client:submit_async(params, opts)
   argcheck(type(params) == "table", 1, "submit_async", "table expected, got %s", type(params))
   check_opts(opts, 2, "submit_async")
   return call(self, "submit_async", "submit", params, opts, validate.params)
 end
 
+---@param task_id string|integer
+---@param opts vinano.CallOptions?
+---@return vinano.TaskStatus? status
+---@return vinano.Error? err
 function Client:poll(task_id, opts)
   local t = type(task_id)
   argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got %s", t)
@@ -145,6 +169,10 @@ end
 -- Polls until the task is done or failed, or the deadline passes.  Between
 -- polls it sleeps with opts.sleep / the client's sleep (an event loop's
 -- yielding sleep) or else blocks the thread.
+---@param task_id string|integer
+---@param opts vinano.WaitOptions?
+---@return vinano.TaskStatus? done
+---@return vinano.Error? err
 function Client:wait(task_id, opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 2, "wait", "table expected, got %s", type(opts))
@@ -185,6 +213,11 @@ end
 
 -- Streams url to the file path (through a temporary name, renamed when
 -- complete).  The token goes only to URLs under the client's base_url.
+---@param url string
+---@param path string
+---@param opts vinano.CallOptions?
+---@return vinano.Result? file the download's facts (`path`, `bytes`, ...)
+---@return vinano.Error? err
 function Client:download(url, path, opts)
   argcheck(type(url) == "string", 1, "download", "URL string expected, got %s", type(url))
   argcheck(type(path) == "string", 2, "download", "file path expected, got %s", type(path))
@@ -214,6 +247,9 @@ end
 -- Generates every params table of list with at most opts.concurrency in
 -- flight; returns a list in input order where each entry is the result or
 -- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
+---@param list vinano.GenerateParams[]
+---@param opts vinano.ManyOptions?
+---@return (vinano.Result|vinano.Error)[] results in input order
 function Client:generate_many(list, opts)
   argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got %s", type(list))
   opts = opts or {}
@@ -237,10 +273,12 @@ end
 
 -- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the
 -- last response this client received, or nil before the first.
+---@return vinano.Info? info nil before the first response
 function Client:last_response()
   return self.last
 end
 
+---@return nil
 function Client:close()
   self.core:close()
 end

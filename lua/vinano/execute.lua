@@ -3,6 +3,7 @@
 -- the whole call, not per attempt), with the hooks.  The transfer itself is
 -- the C core's: blocking, stepped in Lua for on_progress, or awaited by a
 -- vinano.async task.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local core = require "vinano.core"
 local retry = require "vinano.retry"
 local progress = require "vinano.progress"
@@ -21,6 +22,9 @@ local function scheduler(client)
 end
 
 -- Sleeps: yields inside a task, else the client's sleep or a blocking one.
+---@param client vinano.Client
+---@param seconds number
+---@return nil
 function M.sleep(client, seconds)
   if seconds <= 0 then return end
   local sched = scheduler(client)
@@ -82,6 +86,13 @@ end
 
 -- Runs op with retries.  opts: timeout, max_retries, retry_unsafe,
 -- on_retry, on_progress, stall (seconds).  Returns res or nil, err.
+---@param client vinano.Client
+---@param op "generate"|"submit"|"poll"|"download"
+---@param arg any
+---@param arg2 any
+---@param opts vinano.CallOptions?
+---@return table? res
+---@return vinano.Error? err
 function M.run(client, op, arg, arg2, opts)
   opts = opts or NO_OPTS
   local started = core.now()

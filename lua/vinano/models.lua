@@ -1,5 +1,6 @@
 -- What the API page states about each model, in one table: validation and
 -- credit estimates both read it, so they cannot disagree.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local M = {}
 
 M.default_model = "gemini-2.5-flash-image-preview"
@@ -39,6 +40,8 @@ M.img_size_set = set(M.img_sizes)
 
 -- Credits a request will cost, from the page's table.  img_size absent on a
 -- sized model is priced as 1k, the smallest size (the page names no default).
+---@param params vinano.GenerateParams
+---@return integer credits
 function M.estimate_credits(params)
   local info = M.models[params.model or M.default_model]
   if info and info.size_credits then

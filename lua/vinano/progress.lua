@@ -2,6 +2,7 @@
 -- path (execute.lua) and the task scheduler (async.lua): at most every
 -- EVERY seconds, only when a counter moved, and a callback that raises
 -- fails its own request with a "callback" error.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local core = require "vinano.core"
 
 local M = {}
@@ -11,12 +12,18 @@ M.EVERY = 0.1 -- seconds between two calls for one request
 local Watch = {}
 Watch.__index = Watch
 
+---@param on_progress fun(sent: integer, total_up: integer, received: integer, total_down: integer)
+---@return table watch
 function M.watch(on_progress)
   return setmetatable({ fn = on_progress, last = -1 }, Watch)
 end
 
 -- Calls the callback if it is due and something moved.  Returns true, or
 -- false and the value the callback raised.
+---@param req userdata a request of the core
+---@param now number core.now()
+---@return boolean ok
+---@return any raised
 function Watch:check(req, now)
   if now - self.last < M.EVERY then return true end
   local a, b, c, d = req:progress()
@@ -27,6 +34,8 @@ function Watch:check(req, now)
   return false, err
 end
 
+---@param raised any what the callback raised
+---@return vinano.Error
 function M.error(raised)
   return core.error { kind = "callback", message = "on_progress raised: " .. tostring(raised) }
 end

@@ -1,6 +1,7 @@
 -- What may be retried, and after how long.  The rule that matters most: a
 -- generate or submit POST that may have reached the server is not sent
 -- again (it can cost credits twice) unless the caller opts in.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local M = {}
 
 M.BASE = 0.5 -- seconds: exponential backoff with full jitter, base and cap
@@ -16,6 +17,9 @@ local NEVER = {
 local IDEMPOTENT = { poll = true, download = true }
 
 -- Full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))].
+---@param attempt integer 1 for the first retry
+---@param random (fun(): number)? default math.random
+---@return number seconds
 function M.backoff(attempt, random)
   local ceiling = math.min(M.CAP, M.BASE * 2 ^ (attempt - 1))
   return (random or math.random)() * ceiling
@@ -24,6 +28,13 @@ end
 -- Returns whether err may be retried for op and the delay before it, or
 -- false and why not.  unsafe: the caller accepts that a POST which may have
 -- reached the server is sent again.
+---@param op "generate"|"submit"|"poll"|"download"
+---@param err vinano.Error
+---@param attempt integer
+---@param unsafe boolean? retry a POST that may have reached the server
+---@param random (fun(): number)?
+---@return boolean retry
+---@return number|string delay_or_reason seconds to wait, or why not
 function M.decide(op, err, attempt, unsafe, random)
   local kind = err.kind
   if NEVER[kind] then return false, "never retried" end

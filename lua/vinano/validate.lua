@@ -1,6 +1,7 @@
 -- Client-side checks of every rule api-notes.md states plainly, so that bad
 -- input fails with a message naming the field and the rule before any byte
 -- is sent.  Unknown models and modes pass: the server may know them.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local core = require "vinano.core"
 local models = require "vinano.models"
 
@@ -21,6 +22,8 @@ end
 -- Works the same on 5.1/LuaJIT, which have no utf8 library.
 local PUC = not rawget(_G, "jit") -- LuaJIT compiles the loop below into fast code
 
+---@param s string
+---@return integer? length nil when s is not UTF-8
 function M.utf8_length(s)
   -- ASCII, the usual prompt: one scan in C instead of a Lua loop per byte
   if PUC and not s:find("[\128-\255]") then return #s end
@@ -112,6 +115,9 @@ local STRING_FIELDS = { "prompt", "model", "aspectRatio", "mode", "img_size" }
 local BOOLEAN_FIELDS = { "hdPro", "googleSearch" }
 
 -- Returns true, or nil and an invalid_request error.
+---@param params vinano.GenerateParams
+---@return true? ok
+---@return vinano.Error? err
 function M.params(params)
   for k in pairs(params) do
     if not known_fields[k] then
@@ -180,6 +186,9 @@ function M.params(params)
 end
 
 -- A task id as poll sends it.
+---@param id string|integer
+---@return true? ok
+---@return vinano.Error? err
 function M.task_id(id)
   if id == "" then return invalid("task_id", "required", "must not be empty") end
   return true
