@@ -73,18 +73,31 @@ function M.scan_file(file)
     local tbl, sep, name, sig = l:match("^function%s+([%w_]+)([.:])([%w_]+)%s*%(([^)]*)%)")
     if tbl and name:sub(1, 1) ~= "_" then
       local fn = { module = mod.name, table = tbl, method = sep == ":", name = name, line = i,
-        params = params_of(sig), doc_params = {}, has_return = false, doc = {} }
-      -- the contiguous `---` block right above
+        params = params_of(sig), doc_params = {}, has_return = false, doc = {},
+        param_lines = {}, return_lines = {} }
+      -- the contiguous `---` block right above, and the `--` comment above it
       local j = i - 1
       local block = {}
       while j >= 1 and lines[j]:match("^%-%-%-") do
         table.insert(block, 1, lines[j])
         j = j - 1
       end
+      local k = j
+      while k >= 1 and lines[k]:match("^%-%-") and not lines[k]:match("^%-%-%-") do
+        table.insert(fn.doc, 1, (lines[k]:gsub("^%-%-%s?", "")))
+        k = k - 1
+      end
       for _, b in ipairs(block) do
-        local p = b:match("^%-%-%-@param%s+([%w_%.]+%??)")
-        if p then fn.doc_params[#fn.doc_params + 1] = (p:gsub("%?$", "")) end
-        if b:match("^%-%-%-@return") then fn.has_return = true end
+        local p, ptype = b:match("^%-%-%-@param%s+([%w_%.]+%??)%s*(.*)$")
+        if p then
+          fn.doc_params[#fn.doc_params + 1] = (p:gsub("%?$", ""))
+          fn.param_lines[#fn.param_lines + 1] = { name = p, text = ptype }
+        end
+        local r = b:match("^%-%-%-@return%s*(.*)$")
+        if r then
+          fn.has_return = true
+          fn.return_lines[#fn.return_lines + 1] = r
+        end
         local d = b:match("^%-%-%-%s?([^@].*)$")
         if d then fn.doc[#fn.doc + 1] = d end
       end
