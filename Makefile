@@ -135,7 +135,7 @@ reference:
 	lua5.4 scripts/reference.lua > docs/reference.md
 
 lint:
-	luacheck lua spec examples bin $(wildcard bench)
+	luacheck lua spec examples bin scripts .busted $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L
