@@ -19,12 +19,23 @@ dependencies = {
   "lua >= 5.1, < 5.5",
   "lua-cjson",
 }
-test_dependencies = { "busted", "luasocket" }
 external_dependencies = {
   -- the library only: Debian keeps curl.h in a multiarch directory LuaRocks
   -- does not search, where the compiler finds it by itself
   CURL = { library = "curl" },
 }
+-- `luarocks test` runs the specs that need only Lua and libcurl (make
+-- check-core) for the Lua LuaRocks runs (--lua-version), with busted, lua-cjson
+-- and LuaSocket as installed for that Lua (Debian: lua-busted, lua-cjson,
+-- lua-socket; elsewhere: luarocks install busted luasocket).  A command
+-- rather than type "busted": LuaRocks' busted runner insists on a busted
+-- *rock*, which Debian's lua-busted is not, and fetches one otherwise.
+test = {
+  type = "command",
+  script = "scripts/luarocks-test.lua",
+}
+-- The C sources are listed one by one (no glob): spec/packaging_spec.lua
+-- checks that every src/*.c is listed and every listed file exists.
 build = {
   type = "builtin",
   modules = {
@@ -46,6 +57,8 @@ build = {
     ["vinano.ratelimit"] = "lua/vinano/ratelimit.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",
+    ["vinano.health"] = "lua/vinano/health.lua",
+    ["vinano.types"] = "lua/vinano/types.lua",
     ["vinano.mock.api"] = "lua/vinano/mock/api.lua",
     ["vinano.mock.bounded"] = "lua/vinano/mock/bounded.lua",
     ["vinano.mock.checksum"] = "lua/vinano/mock/checksum.lua",
@@ -65,4 +78,5 @@ build = {
   install = {
     bin = { ["vinano-mock"] = "bin/vinano-mock" },
   },
+  copy_directories = { "doc" },
 }

@@ -47,7 +47,7 @@ local function run_game(mock, dir, vars)
   return ok and decoded or nil, status, output
 end
 
-describe("the LÖVE example", function()
+describe("the LÖVE example #host", function()
   local mock, dir
 
   setup(function()

@@ -121,7 +121,7 @@ local function check_png(data)
   return width, height
 end
 
-describe("vinano-mock", function()
+describe("vinano-mock #nocore", function()
   local mock, big_file
 
   setup(function()
@@ -597,7 +597,7 @@ describe("vinano-mock", function()
   end)
 end)
 
-describe("vinano.mock embedded through the Lua API", function()
+describe("vinano.mock embedded through the Lua API #nocore", function()
   local mock = require "vinano.mock"
 
   it("serves from step() inside the caller's own loop", function()

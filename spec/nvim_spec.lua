@@ -15,7 +15,7 @@ local function have_nvim()
   return os.execute("command -v nvim >/dev/null 2>&1")
 end
 
-describe("the Neovim plugin", function()
+describe("the Neovim plugin #host", function()
   it("generates through the luv adapter while the editor's timers keep ticking", function()
     local found = have_nvim()
     assert(found == true or found == 0,

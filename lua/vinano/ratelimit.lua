@@ -3,12 +3,15 @@
 -- none while the server says the quota is used up (X-RateLimit-Remaining 0
 -- until X-RateLimit-Reset).  It only computes waits; the caller sleeps or
 -- yields.
+-- vinano: internal (not part of the public API; see docs/reference.md)
 local Limiter = {}
 Limiter.__index = Limiter
 
 local PLANS = { monthly = 20, yearly = 200 }
 local MARGIN = 0.05 -- seconds added to every wait: the server's clock is not ours
 
+---@param opts vinano.Options
+---@return table? limiter nil when no limit is set
 function Limiter.new(opts)
   local limit = opts.rate_limit or PLANS[opts.plan]
   if not limit then return nil end
@@ -26,6 +29,8 @@ local function prune(self, now)
 end
 
 -- Seconds to wait before the next request may start (0: go now).
+---@param now number
+---@return number seconds
 function Limiter:delay(now)
   prune(self, now)
   local wait = 0
@@ -36,12 +41,18 @@ function Limiter:delay(now)
   return math.max(0, wait)
 end
 
+---@param now number
+---@return nil
 function Limiter:record(now)
   self.starts[#self.starts + 1] = now
 end
 
 -- Learns from a response's rate-limit snapshot.  reset above 10^9 is a
 -- Unix time, otherwise seconds from now (the page does not say which).
+---@param rate_limit vinano.RateLimit?
+---@param now number
+---@param unix_now number
+---@return nil
 function Limiter:observe(rate_limit, now, unix_now)
   -- the server's own window length is not sent, so its limit is not copied:
   -- Remaining and Reset say all that is needed
