@@ -27,6 +27,23 @@ end
 M.sleep = core.sleep
 M.now = core.now
 
+-- fsync(fh): flushes a Lua file handle, then fsyncs its descriptor, so what
+-- was written survives a crash of the machine, not only of the process.
+-- Returns true, or nil and a message.
+-- BRANCH FALLBACK (batch): the C core gains core.fsync at integration; until
+-- then this only flushes (survives a killed process, not a power loss).
+if core.fsync then
+  function M.fsync(fh)
+    local ok, err = fh:flush()
+    if not ok then return nil, err end
+    return core.fsync(fh)
+  end
+else
+  function M.fsync(fh)
+    return fh:flush()
+  end
+end
+
 -- Makes an error table of vinano's kind (with its __tostring).
 M.error = core.error
 
