@@ -18,6 +18,7 @@ LUA_VERSION  := $(if $(filter luajit,$(LUA)),5.1,$(patsubst lua%,%,$(LUA)))
 PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+BINDIR       ?= $(PREFIX)/bin
 
 .PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
 
@@ -107,6 +108,9 @@ install: $(MODULE)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
 	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
 	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+	install -d $(DESTDIR)$(BINDIR)
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/vinano > $(DESTDIR)$(BINDIR)/vinano
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano
 
 lint:
 	luacheck lua spec examples bin $(wildcard bench)

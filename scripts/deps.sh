@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the Debian packages vinano builds and tests with are present:
 # installs them when run as root, otherwise prints the exact command.
-PKGS="make gcc pkg-config lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libcurl4-openssl-dev lua-cjson lua-socket lua-busted luarocks curl file openssl nghttp2-server neovim love xvfb xauth libgl1 libgl1-mesa-dri"
+PKGS="make gcc pkg-config lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libcurl4-openssl-dev lua-cjson lua-argparse lua-socket lua-busted luarocks curl file openssl nghttp2-server neovim love xvfb xauth libgl1 libgl1-mesa-dri"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -76,10 +76,12 @@ describe("packaging", function()
 
   it("make install puts the module where LUA_LIBDIR and LUA_SHAREDIR say", function()
     local dest = env.tmpdir()
-    local code, out = run(("make -s install LUA=%s LUA_LIBDIR=%s/lib LUA_SHAREDIR=%s/share"):format(lua, dest, dest))
+    local code, out = run(("make -s install LUA=%s LUA_LIBDIR=%s/lib LUA_SHAREDIR=%s/share BINDIR=%s/bin"):format(
+      lua, dest, dest, dest))
     assert.are.equal(0, code, out)
     assert.is_truthy(env.read_file(dest .. "/lib/vinano/core.so"))
     assert.is_truthy(env.read_file(dest .. "/share/vinano/mock/http.lua"))
+    assert.matches("^#!/usr/bin/env " .. lua .. "\n", env.read_file(dest .. "/bin/vinano"))
     local code2, out2 = loads_from(dest .. "/share", dest .. "/lib")
     assert.are.equal(0, code2, out2)
     os.execute("rm -rf " .. dest)

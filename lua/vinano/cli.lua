@@ -180,6 +180,9 @@ end
 local function cmd_generate(args)
   local client = new_client(args)
   local params = params_from(args)
+  -- invalid parameters fail before any progress is shown
+  local valid, verr = require("vinano.batch.jobs").check(client, { params = params })
+  if not valid then error_exit(verr) end
   local bar = display.line()
   local function upload(sent, total)
     if total > 0 and sent < total then

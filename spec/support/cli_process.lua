@@ -12,7 +12,8 @@ local quote = require("spec.support.mock_process").quote
 -- talking to the mock with the specs' token.
 function M.command(mock, args, opts)
   opts = opts or {}
-  local parts = {}
+  local parts = { "env" }
+  for _, name in ipairs(opts.unset or {}) do parts[#parts + 1] = "-u " .. name end
   if mock then
     parts[#parts + 1] = "VINANO_BASE_URL=" .. quote(mock.url)
     parts[#parts + 1] = "VINANO_API_TOKEN=" .. quote(opts.token or env.token)
@@ -20,7 +21,9 @@ function M.command(mock, args, opts)
   for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. "=" .. quote(v) end
   parts[#parts + 1] = opts.bin or (env.lua .. " bin/vinano")
   for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
-  return table.concat(parts, " ")
+  local cmd = table.concat(parts, " ")
+  if opts.cwd then cmd = "cd " .. quote(opts.cwd) .. " && " .. cmd end
+  return cmd
 end
 
 -- run(mock, args, opts) -> exit status, stdout, stderr
@@ -39,7 +42,7 @@ end
 function M.start(mock, args, opts)
   opts = opts or {}
   local log = opts.log or "/dev/null"
-  local cmd = "(exec env " .. M.command(mock, args, opts) .. " >" .. log .. " 2>&1) & echo $!"
+  local cmd = "(exec " .. M.command(mock, args, opts) .. " >" .. log .. " 2>&1) & echo $!"
   return assert(tonumber(env.sh(cmd):match("(%d+)")))
 end
 
