@@ -6,7 +6,6 @@
 local env = require "spec.support.env"
 local mock_process = require "spec.support.mock_process"
 local cli = require "spec.support.cli_process"
-local vinano = require "vinano"
 local async = require "vinano.async"
 local batch = require "vinano.batch"
 

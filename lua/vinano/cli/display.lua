@@ -52,7 +52,7 @@ function Line:set(phase, detail)
   self.phase = phase
 end
 
-function Line:clear()
+function Line:clear() -- luacheck: no unused args
   M.reset()
 end
 
