@@ -187,6 +187,8 @@ local function cmd_generate(args)
   local function upload(sent, total)
     if total > 0 and sent < total then
       bar:set("uploading", ("%d%% of %d bytes"):format(math.floor(sent * 100 / total), total))
+    elseif args.async then
+      bar:set("submitting", "waiting for the task id")
     else
       bar:set("generating", "waiting for the server")
     end
