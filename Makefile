@@ -18,6 +18,7 @@ LUA_VERSION  := $(if $(filter luajit,$(LUA)),5.1,$(patsubst lua%,%,$(LUA)))
 PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+BINDIR       ?= $(PREFIX)/bin
 
 .PHONY: reference all deps check check-core check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
 
@@ -128,6 +129,9 @@ install: $(MODULE)
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
 	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
 	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+	install -d $(DESTDIR)$(BINDIR)
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/vinano > $(DESTDIR)$(BINDIR)/vinano
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano
 
 # docs/reference.md from the LuaCATS annotations (spec/reference_spec.lua
 # fails when the page and the code disagree).

@@ -18,6 +18,7 @@ description = {
 dependencies = {
   "lua >= 5.1, < 5.5",
   "lua-cjson",
+  "argparse", -- the `vinano` command only (Debian: lua-argparse)
 }
 external_dependencies = {
   -- the library only: Debian keeps curl.h in a multiarch directory LuaRocks
@@ -49,6 +50,14 @@ build = {
     },
     ["vinano"] = "lua/vinano.lua",
     ["vinano.async"] = "lua/vinano/async.lua",
+    ["vinano.batch"] = "lua/vinano/batch.lua",
+    ["vinano.batch.fs"] = "lua/vinano/batch/fs.lua",
+    ["vinano.batch.jobs"] = "lua/vinano/batch/jobs.lua",
+    ["vinano.batch.journal"] = "lua/vinano/batch/journal.lua",
+    ["vinano.batch.timing"] = "lua/vinano/batch/timing.lua",
+    ["vinano.cli"] = "lua/vinano/cli.lua",
+    ["vinano.cli.batch"] = "lua/vinano/cli/batch.lua",
+    ["vinano.cli.display"] = "lua/vinano/cli/display.lua",
     ["vinano.client"] = "lua/vinano/client.lua",
     ["vinano.execute"] = "lua/vinano/execute.lua",
     ["vinano.mock"] = "lua/vinano/mock.lua",
@@ -76,7 +85,7 @@ build = {
     ["vinano.mock.text"] = "lua/vinano/mock/text.lua",
   },
   install = {
-    bin = { ["vinano-mock"] = "bin/vinano-mock" },
+    bin = { ["vinano"] = "bin/vinano", ["vinano-mock"] = "bin/vinano-mock" },
   },
   copy_directories = { "doc" },
 }

@@ -10,7 +10,7 @@ groups=${*:-build test packaging http2 neovim love}
 pkgs_of() {
   case $1 in
     build) echo "make gcc pkg-config liblua5.4-dev libluajit-5.1-dev libcurl4-openssl-dev" ;;
-    test) echo "lua5.4 luajit lua-cjson lua-socket lua-luv lua-busted curl file openssl" ;;
+    test) echo "lua5.4 luajit lua-cjson lua-socket lua-luv lua-busted lua-argparse curl file openssl" ;;
     compat) echo "lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev" ;;
     packaging) echo "luarocks lua5.1 liblua5.1-0-dev git" ;;
     http2) echo "nghttp2-server openssl" ;;
