@@ -23,7 +23,7 @@ LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
 all: $(MODULE)
 
-$(BUILD)/obj/%.o: src/%.c src/vinano.h src/compat.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
