@@ -19,7 +19,7 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
+.PHONY: all deps check check-compat check-one check-asan check-ubsan check-valgrind check-core demo install lint c-cycles clean bench fuzz soak
 
 all: $(MODULE)
 
@@ -43,7 +43,7 @@ check: deps
 
 # The specs that load the core into the interpreter that runs them (the
 # mock's, Neovim's and LÖVE's specs run their own programs whatever runs busted).
-CORE_SPECS := spec/validate_spec.lua spec/client_spec.lua spec/wire_spec.lua spec/async_spec.lua \
+CORE_SPECS := spec/core spec/validate_spec.lua spec/client_spec.lua spec/wire_spec.lua spec/async_spec.lua \
   spec/reliability_spec.lua spec/http2_spec.lua spec/regressions_spec.lua
 
 # The other supported Luas: PUC 5.1, 5.2 and 5.3.
@@ -68,6 +68,28 @@ check-asan: deps
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
 	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(CORE_SPECS)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
+
+# The C core's own specs (spec/core: vinano.core driven directly) on Lua 5.4
+# and LuaJIT.  Under the sanitizers or valgrind: make check-asan CORE_SPECS=spec/core
+check-core: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4 all
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@VINANO_SPECS=spec/core sh scripts/check.sh lua5.4 luajit
+
+# clang's UBSan with the checks gcc lacks (float-cast-overflow: no float is
+# cast to an integer it does not fit), on the core's specs.
+UBSAN_FLAGS := -fsanitize=undefined,float-cast-overflow,float-divide-by-zero,implicit-integer-truncation \
+  -fno-sanitize-recover=all -fno-omit-frame-pointer
+build/lua5.4-ubsan-host: scripts/lua-host.c
+	clang -O1 -g -rdynamic $(UBSAN_FLAGS) $(shell pkg-config --cflags lua5.4) $< -o $@ \
+	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
+
+check-ubsan: deps
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
+	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(CORE_SPECS)" \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
@@ -108,7 +130,11 @@ install: $(MODULE)
 	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
 	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
 
-lint:
+# No cycle between the C files: who calls whom, from nm on the objects.
+c-cycles: all
+	@lua5.4 scripts/c-cycles.lua $(OBJS)
+
+lint: c-cycles
 	luacheck lua spec examples bin $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
