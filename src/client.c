@@ -36,7 +36,10 @@ static char *dup_option(lua_State *L, int t, const char *key) {
   char *d = NULL;
   if (s) {
     d = (char *)malloc(n + 1);
-    if (!d) luaL_error(L, "vinano: out of memory");
+    if (!d) {
+      luaL_error(L, "vinano: out of memory");
+      return NULL;
+    }
     memcpy(d, s, n + 1);
   }
   lua_pop(L, 1);
@@ -66,13 +69,19 @@ static void token_option(lua_State *L, int t, vn_config *cfg) {
   char *line;
   if (tok && n > 0) {
     line = (char *)malloc(n + sizeof AUTH_PREFIX);
-    if (!line) luaL_error(L, "vinano: out of memory");
+    if (!line) {
+      luaL_error(L, "vinano: out of memory");
+      return;
+    }
     memcpy(line, AUTH_PREFIX, sizeof AUTH_PREFIX - 1);
     memcpy(line + sizeof AUTH_PREFIX - 1, tok, n + 1);
     cfg->auth = curl_slist_append(NULL, line);
     vn_wipe(line, n + sizeof AUTH_PREFIX);
     free(line);
-    if (!cfg->auth) luaL_error(L, "vinano: out of memory");
+    if (!cfg->auth) {
+      luaL_error(L, "vinano: out of memory");
+      return;
+    }
     cfg->trace.token = cfg->auth->data + sizeof AUTH_PREFIX - 1;
     cfg->trace.tokn = n;
   }

@@ -95,7 +95,8 @@ describe("transfers", function()
 
   it("says request_sent = false when the connection is refused", function()
     local c = core.new {}
-    local r = S.run(c, c:start { method = "POST", url = "http://127.0.0.1:" .. S.free_port() .. "/", parts = S.parts() })
+    local url = "http://127.0.0.1:" .. S.free_port() .. "/"
+    local r = S.run(c, c:start { method = "POST", url = url, parts = S.parts() })
     assert.are.equal(7, r.code) -- CURLE_COULDNT_CONNECT
     assert.is_string(r.error)
     assert.are.equal(0, r.status)
