@@ -52,10 +52,12 @@ describe("file sinks", function()
       local c = core.new {} local t = c:start { url = %q, sink = %q }
       while not t:done() do c:step(50) end io.write(tostring(t:result().path))]]):format(
       package.cpath, image_url, path)
-    local lua = os.getenv("VINANO_LUA") or "lua5.4"
-    S.sh("umask 022; " .. lua .. " -e '" .. script:gsub("'", "'\\''") .. "'")
+    local file = dir .. "/child.lua"
+    S.write_file(file, script)
+    local run = S.lua() .. " '" .. file .. "'"
+    S.sh("umask 022; " .. run)
     assert.are.equal("644", S.mode(path))
-    S.sh("rm -f '" .. path .. "'; umask 077; " .. lua .. " -e '" .. script:gsub("'", "'\\''") .. "'")
+    S.sh("rm -f '" .. path .. "'; umask 077; " .. run)
     assert.are.equal("600", S.mode(path))
   end)
 

@@ -7,6 +7,12 @@ local socket = require "socket"
 
 local M = { core = core, token = "sekrit-Tok3n-0f-the-specs" }
 
+-- The interpreter that runs these specs (a sanitizer build's own host when
+-- make check-asan runs them), for child processes that load the same core.
+function M.lua()
+  return os.getenv("VINANO_INTERP") or os.getenv("VINANO_LUA") or "lua5.4"
+end
+
 function M.sh(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("*a")

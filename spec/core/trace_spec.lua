@@ -4,7 +4,7 @@
 local S = require "spec.core.support"
 
 local function child(script)
-  local lua = os.getenv("VINANO_LUA") or "lua5.4"
+  local lua = S.lua()
   local dir = S.tmpdir()
   local file = dir .. "/child.lua"
   S.write_file(file, ("package.cpath = %q\npackage.path = %q\n"):format(package.cpath, package.path) .. script)
