@@ -4,7 +4,7 @@
 # fuzzing from the seed corpus (fuzz/corpus/NAME/) plus the corpus grown by
 # earlier runs on this machine (build/fuzz/corpus/NAME/, never committed).
 #
-#   sh fuzz/run.sh                       # both harnesses, 60 s each
+#   sh fuzz/run.sh                       # every harness, 60 s each
 #   FUZZ_SECONDS=20 sh fuzz/run.sh       # as CI runs it
 #   FUZZ_TARGETS=form sh fuzz/run.sh     # one harness
 #   FUZZ_ARGS="-jobs=2" ...              # extra libFuzzer flags
@@ -17,10 +17,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options}
 OUT=${FUZZ_OUT:-build/fuzz} # SRC_DIR=... FUZZ_OUT=... builds another copy of src/
 
-# clang with libFuzzer, the Lua 5.4 static library, libcurl, lua-cjson.
+# clang with libFuzzer, the Lua 5.4 static library, libcurl.
 need=""
 command -v clang >/dev/null 2>&1 || need="$need clang"
-for p in libclang-rt-dev liblua5.4-dev libcurl4-openssl-dev lua-cjson make pkg-config; do
+for p in libclang-rt-dev liblua5.4-dev libcurl4-openssl-dev make pkg-config; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then

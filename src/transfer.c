@@ -23,11 +23,14 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 /* Header lines land in one block; a status line starts it over, so after a
  * 1xx, a redirect or a proxy's CONNECT answer only the last response's
- * headers are kept.  An absurd block is cut, not fatal. */
+ * headers (and body) are kept.  An absurd block is cut, not fatal. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   vn_transfer *t = (vn_transfer *)ud;
   size_t n = size * nmemb;
-  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) vn_buffer_reset(&t->head);
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+    vn_buffer_reset(&t->head);
+    vn_buffer_reset(&t->sink.body);
+  }
   if (t->head.len + n <= HEAD_MAX) vn_buffer_add(&t->head, ptr, n);
   return n;
 }

@@ -127,6 +127,8 @@ describe("transfers", function()
     r = S.run(c, c:start { url = mock.url .. "/api/v1/images/task-status?task_id=x", follow = 3 })
     assert.are.equal(404, r.status)
     assert.matches("^HTTP/1.1 404", r.headers) -- only the last response's block
+    assert.matches("not found", r.body) -- and body
+    assert.is_nil(r.redirect_url)
     c:close()
   end)
 
