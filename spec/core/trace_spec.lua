@@ -74,3 +74,21 @@ describe("verbose trace", function()
     no_secret(out, S.token)
   end)
 end)
+
+describe("the route", function()
+  local mock
+  setup(function() mock = S.mock {} end)
+  teardown(function() mock:stop() end)
+
+  it("ignores the proxy variables of the environment (proxy = nil means direct)", function()
+    local dead = "http://127.0.0.1:" .. S.free_port()
+    local dir = S.tmpdir()
+    local file = dir .. "/child.lua"
+    S.write_file(file, ("package.cpath = %q\n"):format(package.cpath) .. RUN:format("{}",
+      ("{ url = %q }"):format(mock.url .. "/nowhere")))
+    local out = S.sh(("http_proxy=%s HTTP_PROXY=%s ALL_PROXY=%s all_proxy=%s %s %s"):format(
+      dead, dead, dead, dead, S.lua(), file))
+    os.execute("rm -rf " .. dir)
+    assert.matches("RESULT status=404 code=0", out)
+  end)
+end)
