@@ -2,6 +2,11 @@
 -- to prove it never leaks, a mock started once per file, a loop that drives a
 -- transfer to its end, and small shell helpers.  Uses vinano.core only (never
 -- the Lua layer), LuaSocket and io/os.
+--
+--   make check-core                              # Lua 5.4 and LuaJIT
+--   make check-asan CORE_SPECS=spec/core         # also check-ubsan, check-valgrind
+--   make && LUA_PATH="./?.lua;./lua/?.lua;;" LUA_CPATH="./build/lua5.4/?.so;;" \
+--     lua5.4 /usr/bin/busted spec/core           # by hand (busted on the same Lua)
 local core = require "vinano.core"
 local socket = require "socket"
 
