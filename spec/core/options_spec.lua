@@ -96,6 +96,18 @@ describe("c:start spec", function()
     assert.are.equal(0, c:running())
   end)
 
+  it("frees a transfer whose start raised, before or after its client closes", function()
+    local bad = { { name = "ok", value = "v" }, { name = "bad\n", value = "v" } }
+    for _ = 1, 20 do assert.has_error(function() c:start { url = "http://x/", parts = bad } end) end
+    collectgarbage()
+    local other = core.new {}
+    for _ = 1, 20 do assert.has_error(function() other:start { url = "http://x/", parts = bad } end) end
+    other:close() -- the idle transfers are orphaned first, then collected
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(0, c:running())
+  end)
+
   it("reads fields raw: __index tables and collections mid-build are safe", function()
     local proxy = setmetatable({}, { __index = function(_, k)
       collectgarbage()
