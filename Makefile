@@ -20,7 +20,7 @@ LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 BINDIR       ?= $(PREFIX)/bin
 
-.PHONY: reference all deps check check-core check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
+.PHONY: reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
 
 # The specs are found, not listed: scripts/specs.sh prints every spec/*_spec.lua
 # except those tagged (in a describe name) with one of the busted tags given.
@@ -30,7 +30,7 @@ specs = $(shell sh scripts/specs.sh $(1))
 
 all: $(MODULE)
 
-$(BUILD)/obj/%.o: src/%.c src/vinano.h src/compat.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
@@ -89,6 +89,22 @@ check-asan:
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
+# clang's UBSan with the checks gcc lacks (float-cast-overflow: no float is
+# cast to an integer it does not fit), on the core's specs.
+UBSAN_FLAGS := -fsanitize=undefined,float-cast-overflow,float-divide-by-zero,implicit-integer-truncation \
+  -fno-sanitize-recover=all -fno-omit-frame-pointer
+build/lua5.4-ubsan-host: scripts/lua-host.c
+	clang -O1 -g -rdynamic $(UBSAN_FLAGS) $(shell pkg-config --cflags lua5.4) $< -o $@ \
+	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
+
+check-ubsan:
+	@$(MAKE) --no-print-directory deps DEPS="build test http2 lint"
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
+	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore)" \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
+
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
 # The same small host (uninstrumented) keeps C modules loaded at exit, so
 # that memory held by their static data is not reported as lost.
@@ -138,7 +154,11 @@ install: $(MODULE)
 reference:
 	lua5.4 scripts/reference.lua > docs/reference.md
 
-lint:
+# No cycle between the C files: who calls whom, from nm on the objects.
+c-cycles: all
+	@lua5.4 scripts/c-cycles.lua $(OBJS)
+
+lint: c-cycles
 	luacheck lua spec examples bin scripts .busted $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src

@@ -41,8 +41,8 @@ build = {
   type = "builtin",
   modules = {
     ["vinano.core"] = {
-      sources = { "src/core.c", "src/client.c", "src/request.c", "src/form.c", "src/response.c",
-        "src/download.c", "src/compat.c" },
+      sources = { "src/core.c", "src/client.c", "src/transfer.c", "src/pool.c", "src/sink.c", "src/form.c",
+        "src/trace.c", "src/class.c", "src/buffer.c", "src/platform.c", "src/compat.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
