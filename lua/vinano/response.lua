@@ -277,7 +277,8 @@ function M.classify(f, ctx)
   end
   local ok2xx = status >= 200 and status < 300
   if op == "download" and ok2xx then
-    return { path = f.path, bytes = f.bytes, content_type = f.content_type }, nil, info
+    return { path = f.path, bytes = tointeger and tointeger(f.bytes) or f.bytes, content_type = f.content_type }, nil,
+      info
   end
   if op == "fetch" and ok2xx then
     local body = f.body or ""
