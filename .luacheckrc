@@ -1,6 +1,7 @@
 std = "max"
 max_line_length = 120
 files["spec/"] = { std = "+busted" }
+files["mock/spec/"] = { std = "+busted" }
 files["examples/neovim/"] = { globals = { "vim" } }
 files["spec/nvim/"] = { globals = { "vim" } }
 files["examples/love/"] = { globals = { "love" } }

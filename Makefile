@@ -19,7 +19,7 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
+.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
 
 all: $(MODULE)
 
@@ -102,14 +102,26 @@ soak: deps
 demo: deps all
 	@sh scripts/demo.sh $(LUA) $(MODULE)
 
+# The client only; the mock is its own product (mock/, `make install-mock`).
 install: $(MODULE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/vinano $(DESTDIR)$(LUA_SHAREDIR)/vinano
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
 	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
-	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+	install -m 0644 lua/vinano/*.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+
+# The mock server (pure Lua; needs LuaSocket and lua-cjson at run time):
+# its modules under LUA_SHAREDIR and the vinano-mock command in BINDIR, with
+# the interpreter LUA in its first line.
+BINDIR ?= $(PREFIX)/bin
+install-mock:
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock $(DESTDIR)$(BINDIR)
+	install -m 0644 mock/lua/vinano/mock.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock.lua
+	install -m 0644 mock/lua/vinano/mock/*.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock/
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' mock/bin/vinano-mock > $(DESTDIR)$(BINDIR)/vinano-mock
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano-mock
 
 lint:
-	luacheck lua spec examples bin $(wildcard bench)
+	luacheck lua spec examples mock $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -9,8 +9,8 @@ description = {
   detailed = [[
     Sync and async image generation with the ViNano API: multipart uploads
     streamed from disk by libcurl, JSON through lua-cjson, connection reuse,
-    structured errors, and a local ViNano-compatible mock server for tests.
-    Builds for Lua 5.1 to 5.4 and LuaJIT.
+    structured errors. Builds for Lua 5.1 to 5.4 and LuaJIT. The local
+    ViNano-compatible mock server for tests is its own rock, vinano-mock.
   ]],
   license = "MIT",
   labels = { "http", "api", "image", "curl" },
@@ -40,29 +40,10 @@ build = {
     ["vinano.async"] = "lua/vinano/async.lua",
     ["vinano.client"] = "lua/vinano/client.lua",
     ["vinano.execute"] = "lua/vinano/execute.lua",
-    ["vinano.mock"] = "lua/vinano/mock.lua",
     ["vinano.models"] = "lua/vinano/models.lua",
     ["vinano.progress"] = "lua/vinano/progress.lua",
     ["vinano.ratelimit"] = "lua/vinano/ratelimit.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",
-    ["vinano.mock.api"] = "lua/vinano/mock/api.lua",
-    ["vinano.mock.bounded"] = "lua/vinano/mock/bounded.lua",
-    ["vinano.mock.checksum"] = "lua/vinano/mock/checksum.lua",
-    ["vinano.mock.cli"] = "lua/vinano/mock/cli.lua",
-    ["vinano.mock.config"] = "lua/vinano/mock/config.lua",
-    ["vinano.mock.control"] = "lua/vinano/mock/control.lua",
-    ["vinano.mock.faults"] = "lua/vinano/mock/faults.lua",
-    ["vinano.mock.http"] = "lua/vinano/mock/http.lua",
-    ["vinano.mock.json"] = "lua/vinano/mock/json.lua",
-    ["vinano.mock.loop"] = "lua/vinano/mock/loop.lua",
-    ["vinano.mock.multipart"] = "lua/vinano/mock/multipart.lua",
-    ["vinano.mock.png"] = "lua/vinano/mock/png.lua",
-    ["vinano.mock.requestlog"] = "lua/vinano/mock/requestlog.lua",
-    ["vinano.mock.rules"] = "lua/vinano/mock/rules.lua",
-    ["vinano.mock.text"] = "lua/vinano/mock/text.lua",
-  },
-  install = {
-    bin = { ["vinano-mock"] = "bin/vinano-mock" },
   },
 }

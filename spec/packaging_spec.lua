@@ -1,5 +1,6 @@
--- The rockspec and `make install` ship everything, and what they install
--- loads.  Runs for the Lua the specs run under (VINANO_LUA).
+-- The client's rockspec and `make install` ship every client module (and not
+-- the mock, which is its own rock: mock/spec/mock_packaging_spec.lua), and
+-- what they install loads.  Runs for the Lua the specs run under (VINANO_LUA).
 local env = require "spec.support.env"
 
 local lua = env.lua
@@ -38,7 +39,7 @@ local function loads_from(tree_share, tree_lib)
   return run(("LUA_PATH='%s/?.lua;;' LUA_CPATH='%s/?.so;;' %s -e "
     .. "'local v = require \"vinano\"; assert(package.searchpath and "
     .. "package.searchpath(\"vinano.core\", package.cpath):find(\"%s\", 1, true) or true); "
-    .. "print(\"version=\" .. v.version); require \"vinano.async\"; require \"vinano.mock\"'"):format(
+    .. "print(\"version=\" .. v.version); require \"vinano.async\"'"):format(
     tree_share, tree_lib, lua, tree_lib))
 end
 
@@ -71,6 +72,8 @@ describe("packaging", function()
     local code2, out2 = loads_from(tree .. "/share/lua/" .. abi, tree .. "/lib/lua/" .. abi)
     assert.are.equal(0, code2, out2)
     assert.matches("version=%d+%.%d+%.%d+", out2)
+    assert.is_nil(env.read_file(tree .. "/share/lua/" .. abi .. "/vinano/mock.lua"))
+    assert.is_nil(env.read_file(tree .. "/bin/vinano-mock"))
     os.execute("rm -rf " .. tree .. " build/luarocks")
   end)
 
@@ -79,7 +82,9 @@ describe("packaging", function()
     local code, out = run(("make -s install LUA=%s LUA_LIBDIR=%s/lib LUA_SHAREDIR=%s/share"):format(lua, dest, dest))
     assert.are.equal(0, code, out)
     assert.is_truthy(env.read_file(dest .. "/lib/vinano/core.so"))
-    assert.is_truthy(env.read_file(dest .. "/share/vinano/mock/http.lua"))
+    assert.is_truthy(env.read_file(dest .. "/share/vinano/ratelimit.lua"))
+    assert.is_nil(env.read_file(dest .. "/share/vinano/mock.lua"))
+    assert.is_nil(env.read_file(dest .. "/share/vinano/mock/http.lua"))
     local code2, out2 = loads_from(dest .. "/share", dest .. "/lib")
     assert.are.equal(0, code2, out2)
     os.execute("rm -rf " .. dest)

@@ -1,4 +1,5 @@
--- Runs bin/vinano-mock as a separate process for specs.
+-- Runs mock/bin/vinano-mock (the vinano-mock rock, from this checkout) as a
+-- separate process for specs.
 --
 --   local M = require "spec.support.mock_process"
 --   local mock = M.start{ tokens = { "t1" }, rate_limit = 3, task_delay = 0.5 }
@@ -49,7 +50,7 @@ local FLAGS = {
 function M.start(opts)
   opts = opts or {}
   local lua = opts.lua or os.getenv("VINANO_MOCK_LUA") or "lua5.4"
-  local args = { lua, root() .. "/bin/vinano-mock", "--port", "0" }
+  local args = { lua, root() .. "/mock/bin/vinano-mock", "--port", "0" }
   for _, t in ipairs(opts.tokens or {}) do
     args[#args + 1] = "--token"
     args[#args + 1] = t
@@ -113,7 +114,7 @@ local function expect_ok(self, method, path, value)
   return answer
 end
 
--- The request log: a list of entries (see lua/vinano/mock/requestlog.lua).
+-- The request log: a list of entries (see mock/lua/vinano/mock/requestlog.lua).
 function Mock:requests() return expect_ok(self, "GET", "/_mock/requests") end
 
 -- Empties the request log.

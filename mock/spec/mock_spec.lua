@@ -1,8 +1,8 @@
--- Specs of the mock server itself (bin/vinano-mock, vinano.mock).
+-- Specs of the mock server itself (mock/bin/vinano-mock, vinano.mock).
 -- The client is curl, as in the API page's own examples; the mock runs as a
 -- separate lua5.4 process (spec/support/mock_process.lua), except in the
 -- last block, which embeds it in this process through the Lua API.
-package.path = "./?.lua;./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./?.lua;./mock/lua/?.lua;" .. package.path
 
 local socket = require "socket"
 local cjson = require "cjson"
@@ -170,7 +170,7 @@ describe("vinano-mock", function()
     end)
 
     it("refuses a non-loopback host", function()
-      local pipe = io.popen("lua5.4 bin/vinano-mock --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
+      local pipe = io.popen("lua5.4 mock/bin/vinano-mock --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
       local out = pipe:read("*a")
       pipe:close()
       assert.matches("loopback", out)
