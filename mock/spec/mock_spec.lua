@@ -476,6 +476,46 @@ describe("vinano-mock", function()
       assert.are.same({ 1, 2, 3 }, { log[1].id, log[2].id, log[3].id })
     end)
 
+    it("never carries a token, in the log or on stderr: path, query, part names, files, types, values", function()
+      local odd = "p+q/r=s~1" -- token68 characters that URL encoding changes
+      local err_file = temp_file()
+      local m = mock_process.start { tokens = { TOKEN, odd }, rate_limit = 1000, verbose = true, stderr = err_file }
+      local function at(path) return quote(m.url .. path) end
+      local file = temp_file("png bytes " .. TOKEN)
+      -- the token where a careless client (or a test) could put it
+      curl(auth() .. at("/api/v1/images/task-status?task_id=" .. TOKEN))
+      curl(auth() .. at("/api/v1/images/" .. TOKEN .. "?" .. TOKEN .. "=x"))
+      curl(auth() .. "-F " .. quote("image=@" .. file .. ";type=image/" .. TOKEN .. ";filename=" .. TOKEN .. ".png")
+        .. " " .. form({ { "prompt", "say " .. TOKEN }, { "x" .. TOKEN, "v" } }) .. at("/api/v2/images/generate"))
+      -- the other token, raw, percent-encoded and as a form value
+      curl(auth(odd) .. at("/api/v1/images/task-status?task_id=" .. odd))
+      curl(auth(odd) .. at("/api/v1/images/task-status?task_id=p%2Bq%2Fr%3Ds~1&b=p%2bq%2fr%3ds~1"))
+      curl(auth(odd) .. form({ { "prompt", odd } }) .. at("/api/v2/images/generate"))
+      local raw = curl(at("/_mock/requests")).body
+      local log = m:requests()
+      m:stop()
+      local stderr = read_file(err_file)
+      assert.are.equal(6, #log)
+      assert.matches("task%-status%?task_id=<token:1>", stderr)
+      for _, text in ipairs { raw, stderr } do
+        for _, secret in ipairs { TOKEN, odd, "p%2Bq%2Fr%3Ds~1", "p%2bq%2fr%3ds~1", "p q/r=s~1" } do
+          assert.is_nil(text:find(secret, 1, true), secret .. " leaked into:\n" .. text)
+        end
+      end
+      assert.are.same({ task_id = "<token:1>" }, log[1].query)
+      assert.are.equal("/api/v1/images/<token:1>", log[2].path)
+      assert.are.same({ ["<token:1>"] = "x" }, log[2].query)
+      local parts = log[3].parts
+      assert.are.equal("<token:1>.png", parts[1].filename)
+      assert.are.equal("image/<token:1>", parts[1].content_type)
+      assert.are.equal("say <token:1>", parts[2].value)
+      assert.are.equal("x<token:1>", parts[3].name)
+      assert.are.same({ task_id = "<token:2>" }, log[4].query)
+      assert.are.same({ task_id = "<token:2>", b = "<token:2>" }, log[5].query)
+      assert.are.equal("<token:2>", log[6].parts[1].value)
+      assert.are.equal("Bearer <token:2>", log[6].headers.authorization)
+    end)
+
     it("keeps repeated fields as separate parts, in order", function()
       local a, b = temp_file("first"), temp_file("second!")
       curl(auth() .. form({ { "image", "@" .. a }, { "prompt", "p" }, { "image", "@" .. b } })

@@ -13,8 +13,9 @@
 -- rate_window, task_delay, max_upload, pending_style, reset_style, host,
 -- lifetime (default 600 s, so a spec that dies early leaves no server
 -- behind for long), max_connections; plus verbose=true (request lines on
--- stderr; or set VINANO_MOCK_VERBOSE=1) and lua="lua5.4" (the interpreter
--- that runs the mock; or set VINANO_MOCK_LUA).
+-- stderr; or set VINANO_MOCK_VERBOSE=1), stderr=PATH (the mock's stderr
+-- goes to that file) and lua="lua5.4" (the interpreter that runs the mock;
+-- or set VINANO_MOCK_LUA).
 -- Uses only LuaSocket, cjson and io/os, so it runs under any Lua.
 local http = require "socket.http"
 local ltn12 = require "ltn12"
@@ -72,6 +73,7 @@ function M.start(opts)
   for i, a in ipairs(args) do quoted[i] = quote(a) end
   -- exec: the shell becomes the mock, so the pid it prints is the child's.
   local command = "exec " .. table.concat(quoted, " ")
+  if opts.stderr then command = command .. " 2>" .. quote(opts.stderr) end
   local pipe = assert(io.popen(command, "r"))
   local line = pipe:read("*l")
   local url, pid = (line or ""):match("^vinano%-mock listening on (http://%S+) pid=(%d+)$")
