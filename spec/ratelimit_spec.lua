@@ -12,6 +12,7 @@ local function near(a, b) return math.abs(a - b) < 1e-6 end
 --   { "reserve_n", now, {waits} }  several reservers at the same instant
 --   { "observe", k, info, now }    k = the k-th ticket reserved (1-based)
 --   { "cancel", k, now }
+--   { "confirm", k, now, wait }    what is left to wait for ticket k after sleeping
 --   { "gates", n }                 the gate functions called so far
 local function run(case)
   local lim = assert(Limiter.new { limit = case.limit, window = case.window })
@@ -39,6 +40,9 @@ local function run(case)
       lim:observe(assert(tickets[step[2]], label), step[3], step[4], UNIX + step[4])
     elseif op == "cancel" then
       lim:cancel(assert(tickets[step[2]], label), step[3])
+    elseif op == "confirm" then
+      local wait = lim:confirm(assert(tickets[step[2]], label), step[3])
+      assert.is_true(near(wait, step[4]), label .. ": confirm says " .. wait .. ", expected " .. step[4])
     elseif op == "gates" then
       assert.are.equal(step[2], opened, label .. ": gate functions called")
     end
@@ -88,6 +92,20 @@ local CASES = {
       { "reserve_n", 0.1, { 0, 0, 0, 0 } },                      -- tickets 2..5, in flight
       { "observe", 2, { remaining = 5, reset = 59.7 }, 0.4 },    -- 3 others may be uncounted
       { "reserve_n", 0.4, { 0, 0, 59.7 + M } },                  -- so 5 - 3 = 2 more
+    },
+  },
+  {
+    name = "slots reserved ahead that the server's answer leaves no room for move past its reset",
+    limit = 20, window = 6,
+    script = {
+      { "reserve", 0, 0 }, { "observe", 1, nil, 0 },              -- no headers: the window alone
+      { "reserve_n", 0, { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } }, -- tickets 2..20
+      { "reserve_n", 0, { 6, 6, 6 } },                             -- tickets 21..23, ahead
+      -- the server's window started a little after ours: it ends at 7, not 6
+      { "observe", 2, { remaining = 1, reset = UNIX + 7 }, 0.5 },  -- 18 others sent: none left
+      { "confirm", 21, 6, 1 + M },
+      { "confirm", 23, 6, 1 + M },
+      { "confirm", 3, 0.5, 0 },                                    -- what has started stays
     },
   },
   {
@@ -217,19 +235,20 @@ describe("vinano.ratelimit", function()
         local r = math.random()
         if r < 0.6 then
           local wait, t = lim:reserve(now)
-          live[#live + 1] = { t = t, at = now + wait }
+          assert.is_true(wait >= 0)
+          live[#live + 1] = { t = t }
         elseif #live > 0 then
           local k = math.random(#live)
           local x = table.remove(live, k)
           if r < 0.9 then
             lim:observe(x.t, nil, now)
-            starts[#starts + 1] = x.at
+            starts[#starts + 1] = x.t.slot
           else
             lim:cancel(x.t, now)
           end
         end
       end
-      for _, x in ipairs(live) do starts[#starts + 1] = x.at end
+      for _, x in ipairs(live) do starts[#starts + 1] = x.t.slot end
       table.sort(starts)
       for i = 1, #starts - limit do
         assert.is_true(starts[i + limit] - starts[i] >= window - 1e-9,

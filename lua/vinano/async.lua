@@ -136,7 +136,7 @@ local function fire_timers(now)
   while i <= #timers do
     if timers[i].at <= now then
       local t = table.remove(timers, i)
-      schedule(t.task)
+      if t.fn then t.fn() else schedule(t.task) end
     else
       i = i + 1
     end
@@ -270,6 +270,34 @@ function async.sleep(s)
   timers[#timers + 1] = { at = core.now() + s, task = me }
   wake()
   coroutine.yield()
+end
+
+-- Suspends the current task until something else resumes it: register is
+-- called with a function resume() that wakes the task (once; later calls do
+-- nothing; it may be called from anywhere, even before register returns).
+-- With timeout (seconds) the task also wakes by itself after that long.
+-- Returns true when resumed, false on timeout.  Inside a task only.
+function async.suspend(register, timeout)
+  local me = current()
+  if not me then error("vinano.async.suspend: not inside a task", 2) end
+  local woken, timer = false, nil
+  local function wake_with(value)
+    if woken then return end
+    woken = true
+    if timer then
+      for i, t in ipairs(timers) do
+        if t == timer then table.remove(timers, i) break end
+      end
+    end
+    schedule(me, value)
+  end
+  if timeout then
+    timer = { at = core.now() + math.max(0, timeout), fn = function() timer = nil; wake_with(false) end }
+    timers[#timers + 1] = timer
+  end
+  register(function() wake_with(true) end)
+  wake()
+  return coroutine.yield()
 end
 
 -- Runs the functions concurrently; returns the first value of each, in

@@ -66,6 +66,54 @@ local function transfer(client, op, arg, arg2, ropts, on_progress)
   return c[SYNC[op]](c, arg, ropts)
 end
 
+-- Rate limiter (vinano.ratelimit) calling protocol, for every attempt:
+--   1. reserve a slot (limiter:reserve) before anything else; a gate (the
+--      first-use probe is in flight, or the server's quota is spent with no
+--      known reset) is waited out, then reserve is called again;
+--   2. sleep the reserved wait (yields inside a task), then ask
+--      limiter:confirm(ticket) and sleep again while it says to (the
+--      server's answers meanwhile may have moved the slot later); send
+--      right after it says 0, with no yield in between;
+--   3. end the attempt with exactly one limiter:observe(ticket, rate_limit)
+--      once anything may have reached the server (a response, or a failure
+--      after sending), or limiter:cancel(ticket) when nothing was sent.
+-- reserve_slot does 1: it returns wait, ticket, or nil when the deadline
+-- passed while gated.  A gate is waited for by suspending the task (woken
+-- by the gate, or at the deadline); outside a task (alone on the thread) in
+-- bounded sleeps of 0.05 s.
+local GATE_POLL = 0.05
+local function reserve_slot(client, limiter, deadline)
+  while true do
+    local wait, ticket = limiter:reserve(core.now())
+    if wait then return wait, ticket end
+    local gate, left = ticket, deadline - core.now()
+    if left <= 0 then return nil end
+    local sched = scheduler(client)
+    if sched then
+      sched.suspend(gate, left)
+    else
+      local open = false
+      gate(function() open = true end)
+      while not open and core.now() < deadline do
+        M.sleep(client, math.min(GATE_POLL, deadline - core.now()))
+      end
+    end
+  end
+end
+
+-- Step 3: what the server may have seen of this attempt.
+local function settle_slot(limiter, ticket, err, info)
+  local now = core.now()
+  if not info and err and (err.request_sent == false or err.kind == "invalid_request") then
+    return limiter:cancel(ticket, now) -- refused before sending (connect failed, bad file)
+  end
+  local rate_limit = info and info.rate_limit
+  if err and err.kind == "rate_limited" and err.retry_after and not (rate_limit and rate_limit.remaining) then
+    rate_limit = { remaining = 0, reset = err.retry_after } -- a 429 without X-RateLimit-*: its Retry-After
+  end
+  limiter:observe(ticket, rate_limit, now, os.time())
+end
+
 local function hook(fn, info)
   if fn then
     local ok, err = pcall(fn, info)
@@ -97,20 +145,29 @@ function M.run(client, op, arg, arg2, opts)
 
   while true do
     attempt = attempt + 1
+    local ticket -- this attempt's slot of the rate limiter (protocol above)
     if limiter then
-      local wait = limiter:delay(core.now())
-      if wait > 0 then
+      local wait
+      wait, ticket = reserve_slot(client, limiter, deadline)
+      if not wait then
+        return nil, finish(core.error { kind = "timeout", message =
+          ("the %g s timeout passed while the rate limiter waited for the server's first answer"):format(budget) },
+          attempt - 1, started, rate_limit)
+      end
+      while wait > 0 do -- until the slot comes; answers meanwhile may move it later
         if core.now() + wait > deadline then
+          limiter:cancel(ticket, core.now())
           return nil, finish(core.error { kind = "timeout", message =
             ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %g s left of the timeout")
             :format(limiter.limit, limiter.window, wait, deadline - core.now()) }, attempt - 1, started, rate_limit)
         end
         M.sleep(client, wait)
+        wait = limiter:confirm(ticket, core.now())
       end
-      limiter:record(core.now())
     end
     local left = deadline - core.now()
     if left <= 0 then
+      if ticket then limiter:cancel(ticket, core.now()) end
       return nil, finish(core.error { kind = "timeout", message = ("no time left of the %g s timeout"):format(budget) },
         attempt - 1, started, rate_limit)
     end
@@ -120,10 +177,10 @@ function M.run(client, op, arg, arg2, opts)
     end
     local res, err, info = transfer(client, op, arg, arg2,
       { timeout = math.max(1, math.floor(left * 1000)), stall = stall }, opts.on_progress)
+    if ticket then settle_slot(limiter, ticket, err, info) end
     if info then
       if op ~= "download" then client.last = info end
       if info.rate_limit and next(info.rate_limit) then rate_limit = info.rate_limit end
-      if limiter then limiter:observe(info.rate_limit, core.now(), os.time()) end
     end
     if client.on_response then
       hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,

@@ -6,7 +6,8 @@
 --   local lim = Limiter.new { limit = 20, window = 60 }  -- or Limiter.new(client_opts)
 --   local wait, ticket = lim:reserve(now)
 --   if wait then
---     sleep(wait); send the request
+--     while wait > 0 do sleep(wait); wait = lim:confirm(ticket, now) end
+--     send the request
 --     lim:observe(ticket, info.rate_limit, now, os.time())  -- the response arrived
 --     -- or lim:cancel(ticket, now)                         -- it was never sent
 --   else
@@ -20,10 +21,12 @@
 --     sliding window over the stored slot times). Nobody starts early, and
 --     nobody needs to check again after sleeping.
 --   * It follows the server. A response saying X-RateLimit-Remaining = R
---     with X-RateLimit-Reset = T caps further starts before T at R minus the
---     requests still in flight (reserved or sent, not yet answered: the
---     server may not have counted them when it answered). R = 0: nothing
---     until T (+ MARGIN). Reset above 10^9 is a Unix time, else seconds from
+--     with X-RateLimit-Reset = T caps the starts before T at R minus the
+--     other requests in flight (those whose slot has come may have been sent
+--     and not yet counted when the server answered; those still ahead share
+--     what is left). R = 0: nothing until T (+ MARGIN). Slots reserved ahead
+--     that the answer leaves no room for move past T: a caller asks
+--     confirm(ticket, now) after sleeping, right before sending. Reset above 10^9 is a Unix time, else seconds from
 --     now; a reset in the past or more than MAX_RESET away is not believed.
 --     Remaining = 0 with no believable reset: callers get a gate while
 --     requests are in flight whose answers may tell more, then one window of
@@ -68,6 +71,7 @@ Limiter.MAX_RESET = 3600
 Limiter.STALE = 300
 
 local MARGIN = Limiter.MARGIN
+local unix_time -- defined below
 
 ---Creates a limiter: `{limit = N, window = S}`, or a client's options
 ---(`rate_limit` with `rate_window`, default 60, or `plan`).
@@ -206,6 +210,18 @@ function Limiter:forget(ticket)
   return true
 end
 
+-- Unix time now, from unix_now (os.time() is whole seconds, always at or
+-- below the true time): the largest offset seen between it and the
+-- monotonic clock approaches the true one from below, so the estimate gets
+-- exact while staying on the safe side. A clock stepped back starts over.
+function unix_time(self, now, unix_now)
+  local offset = unix_now - now
+  if not self.unix_offset or offset > self.unix_offset or offset < self.unix_offset - 2 then
+    self.unix_offset = offset
+  end
+  return now + self.unix_offset
+end
+
 -- The server's remaining quota and reset, as a cap on further starts.
 local function learn(self, info, now, unix_now)
   local remaining = info and tonumber(info.remaining)
@@ -214,38 +230,78 @@ local function learn(self, info, now, unix_now)
   local reset, until_ = info.reset and tonumber(info.reset), nil
   if reset then
     local seconds = reset
-    if reset > 1e9 then seconds = unix_now and reset - unix_now end
+    if reset > 1e9 then seconds = unix_now and reset - unix_time(self, now, unix_now) end
     if seconds and seconds <= 0 then return end -- that window is over: old news
     if seconds and seconds <= Limiter.MAX_RESET then until_ = now + seconds end
   end
   local unknown = until_ == nil
   if unknown then until_ = now + self.window end
-  -- what the server may not have counted yet: every other request in
-  -- flight that would start before the reset
-  local others = 0
-  for t in pairs(self.outstanding) do
-    if t.slot < until_ + MARGIN then others = others + 1 end
-  end
-  local left = math.max(0, remaining - others)
   local cap = self.cap
   local same = math.min(1, self.window / 2) -- resets this close are one window
-  if cap and (unknown or cap.unknown or math.abs(until_ - cap.until_) <= same) then
-    -- the same window (or no way to tell): the lower count wins, the later end
-    cap.left = math.min(cap.left, left)
+  local merge = cap and (unknown or cap.unknown or math.abs(until_ - cap.until_) <= same)
+  if cap and not merge and until_ < cap.until_ then return end -- an earlier window's answer, overtaken
+  if merge then
+    -- every estimate of the same reset is at or after the true one (the
+    -- server rounds up, our Unix time is rounded down): the earliest is the
+    -- tightest
     if cap.unknown and not unknown then
       cap.until_, cap.unknown = until_, false
     elseif not unknown then
-      cap.until_ = math.max(cap.until_, until_)
+      cap.until_ = math.min(cap.until_, until_)
     end
-  elseif cap and until_ < cap.until_ then
-    return -- an answer from an earlier window, overtaken
+    until_ = cap.until_
+  end
+  -- The other requests in flight: those whose slot has come may have been
+  -- sent and not yet counted by the server; those still ahead before the
+  -- reset need a share of what remains.
+  local sent, ahead = 0, {}
+  for t in pairs(self.outstanding) do
+    if t.slot <= now then
+      sent = sent + 1
+    elseif t.slot < until_ + MARGIN then
+      ahead[#ahead + 1] = t
+    end
+  end
+  local left = remaining - sent - #ahead
+  if merge then
+    left = math.min(cap.left, left) -- the same window: the lower count wins
   else
-    cap = { until_ = until_, left = left, unknown = unknown }
+    cap = { until_ = until_, unknown = unknown }
     self.cap = cap
   end
-  for t in pairs(self.outstanding) do
-    if t.slot < cap.until_ + MARGIN then t.cap = cap end
+  cap.unknown = unknown and remaining == 0 and cap.unknown ~= false
+  if left < 0 then
+    -- More reserved ahead than the server will take before its reset: the
+    -- latest of them move past the reset (their callers see it in confirm).
+    table.sort(ahead, function(x, y) return x.slot < y.slot end)
+    local moving = {}
+    for i = math.max(1, #ahead + left + 1), #ahead do
+      moving[#moving + 1] = ahead[i]
+      ahead[i] = nil
+    end
+    for _, t in ipairs(moving) do remove_slot(self.slots, t.slot) end
+    for _, t in ipairs(moving) do
+      t.slot = earliest(self, until_ + MARGIN)
+      t.cap = nil
+      insert_slot(self.slots, t.slot)
+    end
+    left = 0
   end
+  cap.left = left
+  for t in pairs(self.outstanding) do
+    if t.slot < until_ + MARGIN then t.cap = cap end
+  end
+end
+
+---Seconds still to wait before ticket's start, to ask after every sleep and
+---right before sending (0: start now): newer answers from the server may
+---have moved the slot later.
+---@param ticket vinano.RateTicket
+---@param now number monotonic seconds
+---@return number wait
+function Limiter:confirm(ticket, now)
+  if ticket.done then return 0 end
+  return math.max(0, ticket.slot - now)
 end
 
 ---The response to ticket's request arrived (or the request may have reached
