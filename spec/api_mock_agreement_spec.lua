@@ -16,13 +16,6 @@ local function sorted_keys(t)
   return out
 end
 
-local function sorted(list)
-  local out = {}
-  for i, v in ipairs(list) do out[i] = v end
-  table.sort(out)
-  return out
-end
-
 -- The multipart parts the mock would parse for these text fields.
 local function parts(fields)
   local out = {}
@@ -97,7 +90,8 @@ describe("the client's API table and the mock agree", function()
       it("accepts image input where the client does", function()
         local ok, err = accepted { model = model, imageUrl = "https://example.com/a.png" }
         assert.are.equal(info.image_input, ok, tostring(err))
-        local p = rules.validate { { name = "model", data = model }, { name = "image", filename = "a.png", data = "x" } }
+        local p = rules.validate { { name = "model", data = model },
+          { name = "image", filename = "a.png", data = "x" } }
         assert.are.equal(info.image_input, p ~= nil)
       end)
 

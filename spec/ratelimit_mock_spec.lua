@@ -2,7 +2,6 @@
 -- token, 429 + Retry-After over it; see mock/lua/vinano/mock/api.lua), with
 -- the client's limit equal to the server's: what reaches the server is what
 -- the mock logs. These take real time (the windows pass): about 30 s.
-local vinano = require "vinano"
 local core = require "vinano.core"
 local async = require "vinano.async"
 local env = require "spec.support.env"

@@ -299,7 +299,7 @@ end
 ---@param ticket vinano.RateTicket
 ---@param now number monotonic seconds
 ---@return number wait
-function Limiter:confirm(ticket, now)
+function Limiter:confirm(ticket, now) -- luacheck: no unused args
   if ticket.done then return 0 end
   return math.max(0, ticket.slot - now)
 end
