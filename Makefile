@@ -20,7 +20,7 @@ LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 BINDIR       ?= $(PREFIX)/bin
 
-.PHONY: reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
+.PHONY: reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
 
 # The specs are found, not listed: scripts/specs.sh prints every spec/*_spec.lua
 # except those tagged (in a describe name) with one of the busted tags given.
@@ -140,6 +140,7 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(LUA) $(MODULE)
 
+# The client only; the mock is its own product (mock/, `make install-mock`).
 install: $(MODULE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/vinano $(DESTDIR)$(LUA_SHAREDIR)/vinano
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
@@ -158,8 +159,21 @@ reference:
 c-cycles: all
 	@lua5.4 scripts/c-cycles.lua $(OBJS)
 
+
+# The mock server (pure Lua; needs LuaSocket and lua-cjson at run time):
+# its modules under LUA_SHAREDIR and the vinano-mock command in BINDIR, with
+# the interpreter LUA in its first line.
+install-mock:
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock $(DESTDIR)$(BINDIR)
+	install -m 0644 mock/lua/vinano/mock.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock.lua
+	install -m 0644 mock/lua/vinano/mock/*.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock/
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' mock/bin/vinano-mock > $(DESTDIR)$(BINDIR)/vinano-mock
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano-mock
+
+lint:
+	luacheck lua spec examples mock mock/bin/vinano-mock $(wildcard bench)
 lint: c-cycles
-	luacheck lua spec examples bin scripts .busted $(wildcard bench)
+	luacheck lua spec examples bin scripts mock .busted $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -6,7 +6,7 @@ lua=${1:-lua5.4}; module=${2:-build/$lua/vinano/core.so}
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p out
 log=$(mktemp)
-lua5.4 bin/vinano-mock --port 0 --token demo-token --task-delay 1 > "$log" 2>&1 &
+lua5.4 mock/bin/vinano-mock --port 0 --token demo-token --task-delay 1 > "$log" 2>&1 &
 mock=$!
 trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null; rm -f "$log"' EXIT INT TERM
 url=""

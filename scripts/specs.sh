@@ -13,7 +13,7 @@
 #              (it runs other programs or reads files): skipped by check-asan
 #              and check-valgrind
 cd "$(dirname "$0")/.." || exit 1
-files=$(find spec -name "*_spec.lua" | LC_ALL=C sort)
+files=$(find spec mock/spec -name "*_spec.lua" | LC_ALL=C sort)
 [ $# -eq 0 ] && { echo $files; exit 0; }
 pattern=$(echo "$*" | tr ' ' '|')
 # a tag is "#name" followed by a non-name character, inside a string literal

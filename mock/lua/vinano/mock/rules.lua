@@ -31,9 +31,14 @@ local MODELS = {
   ["Seedance-5.0"] = { ratios = set(BASE_RATIOS), image = true, img_size = "any", google_search = true },
   ["Z-Image"] = { ratios = set(BASE_RATIOS), image = false },
 }
+-- Exposed read-only, for the spec that checks them against the client's own
+-- table (spec/api_mock_agreement_spec.lua): the two are written apart on
+-- purpose, each from the page, so that one cannot hide the other's mistake.
+M.MODELS, M.BASE_RATIOS, M.EXTRA_RATIOS = MODELS, BASE_RATIOS, EXTRA_RATIOS
 local UNKNOWN_MODEL = { ratios = set(BASE_RATIOS, EXTRA_RATIOS), image = true, img_size = "any",
   google_search = true }
-local SIZES = set({ "1k", "2k", "4k" })
+M.SIZE_LIST = { "1k", "2k", "4k" }
+local SIZES = set(M.SIZE_LIST)
 
 -- Fields that take one value; image and imageUrl may repeat.
 local SINGLE = { "prompt", "model", "aspectRatio", "mode", "hdPro", "img_size", "googleSearch" }

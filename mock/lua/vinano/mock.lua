@@ -185,7 +185,7 @@ function Server:spawn_connection(sock)
   self.open = self.open + 1
   local loop = self.loop
   loop:spawn(function() self:serve(conn) end, function(ok, err)
-    if not ok then io.stderr:write("vinano-mock: connection failed: ", tostring(err), "\n") end
+    if not ok then self:say("connection failed: " .. tostring(err)) end
     if not conn.closed then conn:close() end
     self.conns[conn] = nil
     self.open = self.open - 1
@@ -227,6 +227,12 @@ function Server:refuse(conn, status, message, req)
   http.respond(conn, status, { ["Content-Type"] = "application/json" },
     json.encode({ status = status, message = message }), { close = true })
   conn:linger_close()
+end
+
+-- A line on stderr, with every configured token scrubbed as in the log
+-- (the request line may carry one: task-status?task_id=<token>).
+function Server:say(line)
+  io.stderr:write("vinano-mock: ", requestlog.scrub(line, self.cfg.tokens), "\n")
 end
 
 -- Adds a log entry for `req` and returns it (the caller sets status/fault).
@@ -278,7 +284,7 @@ function Server:normal_response(req)
   if is_image(req.path) then return self:image_response(req) end
   local ok, resp = pcall(api.handle, self, req, now())
   if ok then return resp end
-  io.stderr:write("vinano-mock: internal error: ", tostring(resp), "\n")
+  self:say("internal error: " .. tostring(resp))
   return api.error_reply(500, "mock internal error: " .. tostring(resp))
 end
 
@@ -309,7 +315,7 @@ function Server:handle(conn, req)
   end
   if entry then entry.status = resp.status end
   if not self.cfg.quiet then
-    io.stderr:write(string.format("vinano-mock: %s %s -> %s%s\n", req.method, req.target,
+    self:say(string.format("%s %s -> %s%s", req.method, req.target,
       tostring(resp.status or "-"), fault and (" (fault " .. fault.action .. ")") or ""))
   end
   return self:send(conn, req, resp)

@@ -1,8 +1,8 @@
--- Specs of the mock server itself (bin/vinano-mock, vinano.mock).
+-- Specs of the mock server itself (mock/bin/vinano-mock, vinano.mock).
 -- The client is curl, as in the API page's own examples; the mock runs as a
 -- separate lua5.4 process (spec/support/mock_process.lua), except in the
 -- last block, which embeds it in this process through the Lua API.
-package.path = "./?.lua;./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./?.lua;./mock/lua/?.lua;" .. package.path
 
 local socket = require "socket"
 local cjson = require "cjson"
@@ -170,7 +170,7 @@ describe("vinano-mock #nocore", function()
     end)
 
     it("refuses a non-loopback host", function()
-      local pipe = io.popen("lua5.4 bin/vinano-mock --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
+      local pipe = io.popen("lua5.4 mock/bin/vinano-mock --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
       local out = pipe:read("*a")
       pipe:close()
       assert.matches("loopback", out)
@@ -474,6 +474,46 @@ describe("vinano-mock #nocore", function()
       assert.are.equal("Bearer <token:2>", log[2].headers.authorization)
       assert.are.equal("Bearer <unknown:len=5>", log[3].headers.authorization)
       assert.are.same({ 1, 2, 3 }, { log[1].id, log[2].id, log[3].id })
+    end)
+
+    it("never carries a token, in the log or on stderr: path, query, part names, files, types, values", function()
+      local odd = "p+q/r=s~1" -- token68 characters that URL encoding changes
+      local err_file = temp_file()
+      local m = mock_process.start { tokens = { TOKEN, odd }, rate_limit = 1000, verbose = true, stderr = err_file }
+      local function at(path) return quote(m.url .. path) end
+      local file = temp_file("png bytes " .. TOKEN)
+      -- the token where a careless client (or a test) could put it
+      curl(auth() .. at("/api/v1/images/task-status?task_id=" .. TOKEN))
+      curl(auth() .. at("/api/v1/images/" .. TOKEN .. "?" .. TOKEN .. "=x"))
+      curl(auth() .. "-F " .. quote("image=@" .. file .. ";type=image/" .. TOKEN .. ";filename=" .. TOKEN .. ".png")
+        .. " " .. form({ { "prompt", "say " .. TOKEN }, { "x" .. TOKEN, "v" } }) .. at("/api/v2/images/generate"))
+      -- the other token, raw, percent-encoded and as a form value
+      curl(auth(odd) .. at("/api/v1/images/task-status?task_id=" .. odd))
+      curl(auth(odd) .. at("/api/v1/images/task-status?task_id=p%2Bq%2Fr%3Ds~1&b=p%2bq%2fr%3ds~1"))
+      curl(auth(odd) .. form({ { "prompt", odd } }) .. at("/api/v2/images/generate"))
+      local raw = curl(at("/_mock/requests")).body
+      local log = m:requests()
+      m:stop()
+      local stderr = read_file(err_file)
+      assert.are.equal(6, #log)
+      assert.matches("task%-status%?task_id=<token:1>", stderr)
+      for _, text in ipairs { raw, stderr } do
+        for _, secret in ipairs { TOKEN, odd, "p%2Bq%2Fr%3Ds~1", "p%2bq%2fr%3ds~1", "p q/r=s~1" } do
+          assert.is_nil(text:find(secret, 1, true), secret .. " leaked into:\n" .. text)
+        end
+      end
+      assert.are.same({ task_id = "<token:1>" }, log[1].query)
+      assert.are.equal("/api/v1/images/<token:1>", log[2].path)
+      assert.are.same({ ["<token:1>"] = "x" }, log[2].query)
+      local parts = log[3].parts
+      assert.are.equal("<token:1>.png", parts[1].filename)
+      assert.are.equal("image/<token:1>", parts[1].content_type)
+      assert.are.equal("say <token:1>", parts[2].value)
+      assert.are.equal("x<token:1>", parts[3].name)
+      assert.are.same({ task_id = "<token:2>" }, log[4].query)
+      assert.are.same({ task_id = "<token:2>", b = "<token:2>" }, log[5].query)
+      assert.are.equal("<token:2>", log[6].parts[1].value)
+      assert.are.equal("Bearer <token:2>", log[6].headers.authorization)
     end)
 
     it("keeps repeated fields as separate parts, in order", function()
