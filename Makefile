@@ -170,10 +170,8 @@ install-mock:
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' mock/bin/vinano-mock > $(DESTDIR)$(BINDIR)/vinano-mock
 	chmod 0755 $(DESTDIR)$(BINDIR)/vinano-mock
 
-lint:
-	luacheck lua spec examples mock mock/bin/vinano-mock $(wildcard bench)
 lint: c-cycles
-	luacheck lua spec examples bin scripts mock .busted $(wildcard bench)
+	luacheck lua spec examples bin scripts mock mock/bin/vinano-mock .busted $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lualib.h>
+
 #include "vinano.h"
 
 static int core_curl(lua_State *L) {
@@ -150,10 +152,36 @@ static int core_readable(lua_State *L) {
   return 1;
 }
 
+/* core.fsync(file): a Lua file handle flushed and put on disk (a journal
+ * line that must survive a power cut).  true, or nil and the reason. */
+static int core_fsync(lua_State *L) {
+  FILE *f;
+  int err;
+#if LUA_VERSION_NUM >= 502
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  f = p->closef ? p->f : NULL;
+#else
+  FILE **p = (FILE **)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  f = *p;
+#endif
+  if (!f) return luaL_argerror(L, 1, "attempt to use a closed file");
+  err = vn_fsync(f);
+  if (err != 0) {
+    char msg[256];
+    vn_strerror(err, msg, sizeof msg);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 int luaopen_vinano_core(lua_State *L) {
   static const luaL_Reg funcs[] = {{"curl", core_curl},   {"parse_url", core_parse_url}, {"now", core_now},
                                    {"sleep", core_sleep}, {"stat", core_stat},           {"readable", core_readable},
-                                   {"new", vn_client_new}, {"wait", vn_client_wait},     {NULL, NULL}};
+                                   {"new", vn_client_new}, {"wait", vn_client_wait},     {"fsync", core_fsync},
+                                   {NULL, NULL}};
   static int curl_ready = 0;
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "vinano: curl_global_init failed");

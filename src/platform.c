@@ -262,3 +262,13 @@ int vn_file_commit(vn_file *f, const char *path) {
   f->tmp_path = NULL;
   return 0;
 }
+
+int vn_fsync(FILE *f) {
+  if (fflush(f) != 0) return errno ? errno : EIO;
+#ifdef _WIN32
+  if (_commit(_fileno(f)) != 0) return errno;
+#else
+  if (fsync(fileno(f)) != 0) return errno;
+#endif
+  return 0;
+}

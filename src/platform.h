@@ -7,6 +7,7 @@
 #define VINANO_PLATFORM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <curl/curl.h>
 
 #ifdef _WIN32
@@ -66,6 +67,9 @@ void vn_file_discard(vn_file *f);
 int vn_poll(vn_pollfd *fds, size_t n, int timeout_ms);
 /* Closes a socket libcurl opened. */
 void vn_socket_close(curl_socket_t s);
+
+/* Flushes a stdio stream and asks the system to put it on disk. 0 or errno. */
+int vn_fsync(FILE *f);
 
 /* A memset the compiler may not drop, for secrets. */
 void vn_wipe(void *p, size_t n);
