@@ -34,33 +34,60 @@ local function callback_error(name, raised)
   return errors.new("callback", name .. " raised: " .. tostring(raised))
 end
 
--- Takes a slot of the limiter, waiting (yielding in a task) as long as it
--- says.  Returns the ticket, or nil and an error when the deadline comes
--- first.
-local function reserve(limiter, deadline)
+-- The rate limiter's calling protocol (vinano.ratelimit), for every attempt:
+--   1. reserve a slot before anything else; a gate (the first-use probe is
+--      in flight, or the server's quota is spent with no known reset) is
+--      waited out, then reserve is called again;
+--   2. sleep the reserved wait (yields inside a task), then ask confirm and
+--      sleep again while it says to (answers meanwhile may move the slot
+--      later); send right after it says 0, with no yield in between;
+--   3. end the attempt with exactly one observe (anything may have reached
+--      the server) or cancel (nothing was sent).
+-- Returns the ticket, or nil and a timeout error when the deadline comes first.
+local function reserve(limiter, deadline, budget)
+  local wait, ticket
   while true do
     local now = core.now()
-    local wait, ticket = limiter:reserve(now)
-    if wait then
-      if now + wait > deadline then
-        limiter:cancel(ticket, now)
-        return nil, errors.new("timeout",
-          ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %.1f s left of the timeout")
-          :format(limiter.limit, limiter.window, wait, math.max(0, deadline - now)))
-      end
-      if wait > 0 then transport.sleep(wait) end
-      return ticket
-    end
+    wait, ticket = limiter:reserve(now)
+    if wait then break end
     local gate = ticket
     if now >= deadline then
-      return nil, errors.new("timeout", "the timeout passed while the rate limiter waited for the server's quota")
+      return nil, errors.new("timeout", ("the %g s timeout passed while the rate limiter waited for the server's "
+        .. "first answer"):format(budget))
     end
     if transport.in_task() then
       transport.wait_gate(gate)
-    else
-      transport.sleep(math.min(GATE_SLICE, deadline - now))
+    else -- alone on this thread: nothing but the deadline can change while we sleep
+      local open = false
+      gate(function() open = true end)
+      while not open and core.now() < deadline do transport.sleep(math.min(GATE_SLICE, deadline - core.now())) end
     end
   end
+  while wait > 0 do
+    local now = core.now()
+    if now + wait > deadline then
+      limiter:cancel(ticket, now)
+      return nil, errors.new("timeout",
+        ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %.1f s left of the timeout")
+        :format(limiter.limit, limiter.window, wait, math.max(0, deadline - now)))
+    end
+    transport.sleep(wait)
+    wait = limiter:confirm(ticket, core.now())
+  end
+  return ticket
+end
+
+-- Step 3: what the server may have seen of this attempt.
+local function settle(limiter, ticket, facts, err, info)
+  local now = core.now()
+  if facts.request_sent == false or (facts.cancelled and not facts.request_sent) then
+    return limiter:cancel(ticket, now) -- never reached the server: the slot is free again
+  end
+  local rate_limit = info and info.rate_limit
+  if err and err.kind == "rate_limited" and err.retry_after and not (rate_limit and rate_limit.remaining) then
+    rate_limit = { remaining = 0, reset = err.retry_after } -- a 429 without X-RateLimit-*: its Retry-After
+  end
+  limiter:observe(ticket, rate_limit, now, os.time())
 end
 
 ---@class vinano.CallOptions
@@ -99,7 +126,7 @@ function M.run(client, op, build, opts)
     local ticket
     if limiter then
       local rerr
-      ticket, rerr = reserve(limiter, deadline)
+      ticket, rerr = reserve(limiter, deadline, budget)
       if not ticket then return nil, finish(rerr, attempt - 1, started, rate_limit) end
     end
     local left = deadline - core.now()
@@ -120,13 +147,7 @@ function M.run(client, op, build, opts)
       if api_call then client.last = info end
       if next(info.rate_limit) then rate_limit = info.rate_limit end
     end
-    if ticket then
-      if facts.request_sent == false then -- the server never saw it: the slot is free again
-        limiter:cancel(ticket, core.now())
-      else
-        limiter:observe(ticket, info and info.rate_limit, core.now(), os.time())
-      end
-    end
+    if ticket then settle(limiter, ticket, facts, err, info) end
     if client.on_response then
       hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
         elapsed = core.now() - started, rate_limit = rate_limit, error = err })
