@@ -107,7 +107,7 @@ describe("validation", function()
     assert.are.equal("network", err.kind)
   end)
 
-  it("checks files in the C core before sending, even with validate = false", function()
+  it("checks files on disk before sending, even with validate = false", function()
     local loose = vinano.new { token = "t", base_url = "http://127.0.0.1:9", validate = false, max_retries = 0 }
     local res, err = loose:generate { prompt = "x", image = "/nonexistent/a.png" }
     assert.is_nil(res)

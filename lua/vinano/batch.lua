@@ -232,17 +232,28 @@ local function run(client, list, opts)
         :format(budget, committed(), estimate)
     end
     stats.in_flight = stats.in_flight + 1
-    if not record { id = job.id, state = "submitting", params = job.canon, out = job.out, estimate = estimate } then
+    -- `submitting` goes to disk right before the bytes leave (after the
+    -- client's rate limiter let the request go), so the window in which a
+    -- kill leaves the job uncertain is only the request itself
+    local recorded = false
+    local res, err = client:submit_async(job.params, { on_send = function()
+      if recorded then return end
+      recorded = true
+      if not record { id = job.id, state = "submitting", params = job.canon, out = job.out, estimate = estimate } then
+        error("the journal could not be written: " .. tostring(summary.error), 0)
+      end
+      event(job, "submitting", { estimate = estimate })
+    end })
+    if not recorded and err and err.kind == "callback" then
       finish(job, "interrupted", { message = summary.error })
       return false
     end
-    event(job, "submitting", { estimate = estimate })
-    local res, err = client:submit_async(job.params)
     count("submit", res or err)
     if not res then
       if STOP_ALL[err.kind] then halt(err.kind, true) end
       if err.kind == "insufficient_credits" then halt("insufficient_credits") end
-      local uncertain = not REFUSED[err.kind] and err.request_sent ~= false
+      -- never sent (no `submitting` line: validation, the limiter's deadline) is never uncertain
+      local uncertain = recorded and not REFUSED[err.kind] and err.request_sent ~= false
       fail(job, { phase = "submit", kind = err.kind, status = err.status, uncertain = uncertain or nil,
         message = uncertain and ("the submission may have reached the server: " .. tostring(err.message))
           or err.message })

@@ -97,6 +97,7 @@ end
 ---@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number)
 ---@field on_progress? fun(sent: number, total_up: number, received: number, total_down: number)
 ---@field stall? number seconds
+---@field on_send? fun(attempt: integer) called right before an attempt's request leaves (after the rate limiter's wait); a raise sends nothing and fails the call with kind "callback"
 
 --- Runs one operation with retries.  `build(left)` returns the transfer
 --- spec for an attempt with `left` seconds of budget.  Returns res, or nil
@@ -134,6 +135,13 @@ function M.run(client, op, build, opts)
       if ticket then limiter:cancel(ticket, core.now()) end
       return nil, finish(errors.new("timeout", ("no time left of the %g s timeout"):format(budget)),
         attempt - 1, started, rate_limit)
+    end
+    if opts.on_send then
+      local ok, raised = pcall(opts.on_send, attempt)
+      if not ok then
+        if ticket then limiter:cancel(ticket, core.now()) end
+        return nil, finish(callback_error("on_send", raised), attempt - 1, started, rate_limit)
+      end
     end
     local spec = build(left)
     if client.on_request then -- the table only when someone looks at it

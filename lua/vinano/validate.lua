@@ -278,14 +278,18 @@ function M.files(params, fs)
     if path then
       local label = #list > 1 and ("image[" .. i .. "]") or "image"
       local st, why = fs.stat(path)
-      if not st then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, why)) end
+      local function reason(msg) -- the system's reason, without the path it may repeat
+        msg = tostring(msg)
+        return msg:sub(1, #path + 2) == path .. ": " and msg:sub(#path + 3) or msg
+      end
+      if not st then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(why))) end
       if st.type ~= "file" then return invalid(label, "file", ("'%s' is not a regular file"):format(path)) end
       if st.size > api.max_file_bytes then
         return invalid(label, "max_size", ("'%s' is %d bytes; the limit is 100 MB (104857600 bytes)")
           :format(path, st.size))
       end
       local ok, rwhy = fs.readable(path)
-      if not ok then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, rwhy)) end
+      if not ok then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(rwhy))) end
     end
   end
   return true
