@@ -590,7 +590,16 @@ function async.luv(uv, opts)
   return require("vinano.host.luv").install(uv, opts, default)
 end
 
+---The installed host driver's name ("luv" or "frame"), or nil when none is
+---installed (a plain script: async.run drives with the blocking loop).
+---@return string|nil
+function async.driver()
+  local host = default.host
+  return host and host.name or nil
+end
+
 ---Removes the installed host driver (and closes the luv handles).
+---@return nil
 function async.stop_driver()
   local host = default.host
   if host and host.stop then host.stop() end
