@@ -1,4 +1,4 @@
--- The client's API knowledge (lua/vinano/models.lua) and the mock's own
+-- The client's API knowledge (lua/vinano/api.lua) and the mock's own
 -- tables (mock/lua/vinano/mock/rules.lua) are written apart, each from the
 -- API page, so that a mistake in one is not copied into the other. This
 -- spec holds them to agree on every model, aspect ratio, image size and
@@ -6,7 +6,7 @@
 -- Pure Lua on both sides: no server, no core.
 package.path = "./lua/?.lua;./mock/lua/?.lua;" .. package.path
 
-local api = require "vinano.models" -- to become vinano.api: same fields
+local api = require "vinano.api"
 local rules = require "vinano.mock.rules"
 
 local function sorted_keys(t)

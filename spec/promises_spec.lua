@@ -14,7 +14,7 @@ local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" e
 -- Starts a Lua snippet in a child interpreter (umask 022, extra
 -- environment variables); returns the pipe of its output.
 local function child_start(vars, code)
-  local lua = os.getenv("VINANO_LUA") or "lua5.4"
+  local lua = env.interp
   local prefix = "umask 022; "
   for k, v in pairs(vars) do prefix = prefix .. k .. "=" .. sh_quote(v) .. " " end
   return assert(io.popen(prefix .. "LUA_PATH=" .. sh_quote(package.path) .. " LUA_CPATH=" .. sh_quote(package.cpath)

@@ -378,10 +378,14 @@ local function get(self, fname, op, url, sink, opts)
   local auth = self.has_token and route.same_origin(core.parse_url, self.base, url)
   local stall = opts and opts.stall or self.stall_timeout
   local mkdir = opts and opts.mkdir == true
-  return call.run(self, op, function(left)
+  local res, err = call.run(self, op, function(left)
     return { method = "GET", url = url, auth = auth, follow = 5, sink = sink, mkdir = mkdir, timeout = left,
       stall = stall }
   end, opts)
+  if err and err.kind == "io" and not mkdir and err.message:find("No such file or directory", 1, true) then
+    err.message = err.message .. " (the folder does not exist: pass {mkdir = true} to create it)"
+  end
+  return res, err
 end
 
 ---@class vinano.Download

@@ -19,7 +19,7 @@ function M.command(mock, args, opts)
     parts[#parts + 1] = "VINANO_API_TOKEN=" .. quote(opts.token or env.token)
   end
   for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. "=" .. quote(v) end
-  parts[#parts + 1] = opts.bin or (env.lua .. " bin/vinano")
+  parts[#parts + 1] = opts.bin or (env.interp .. " bin/vinano")
   for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
   local cmd = table.concat(parts, " ")
   if opts.cwd then cmd = "cd " .. quote(opts.cwd) .. " && " .. cmd end
