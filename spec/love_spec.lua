@@ -160,7 +160,8 @@ describe("the LÖVE example #host", function()
 
   it("runs the README's LÖVE snippet as written: the image is drawn, an error is shown", function()
     local readme = assert(env.read_file(root() .. "/README.md"))
-    local snippet = readme:match("<!%-%- spec/love_spec%.lua runs this block as written, under LÖVE %-%->\n```lua\n(.-)```")
+    local marker = "<!%-%- spec/love_spec%.lua runs this block as written, under LÖVE %-%->"
+    local snippet = readme:match(marker .. "\n```lua\n(.-)```")
     assert(snippet, "README.md has no marked LÖVE snippet")
     local game = dir .. "/snippet"
     assert(os.execute("mkdir -p " .. quote(game)))
@@ -168,7 +169,8 @@ describe("the LÖVE example #host", function()
     -- watches what it draws (newImage, print) and quits with a status
     env.write_file(game .. "/main.lua", table.concat({
       ("package.path = %q .. package.path"):format(root() .. "/lua/?.lua;"),
-      ("package.cpath = %q .. package.cpath"):format(root() .. "/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;"),
+      ("package.cpath = %q .. package.cpath"):format(root() .. "/build/luajit/?.so;"
+        .. "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;"),
       "do",
       snippet,
       "end",

@@ -215,8 +215,9 @@ local function post(self, fname, op, params, opts)
   if max then
     local cost = api.estimate_credits(params)
     if cost > max then
-      return nil, errors.new("invalid_request", ("max_credits: this request is estimated at %d credits, over the limit of %d")
-        :format(cost, max), { field = "max_credits", rule = "max_credits", estimate = cost })
+      return nil, errors.new("invalid_request",
+        ("max_credits: this request is estimated at %d credits, over the limit of %d"):format(cost, max),
+        { field = "max_credits", rule = "max_credits", estimate = cost })
     end
   end
   if not self.has_token then return no_token() end
@@ -371,7 +372,7 @@ function Client:wait(task_id, opts)
   end
 end
 
-local function get(self, fname, op, url, sink, opts)
+local function get(self, op, url, sink, opts)
   if self.refusal and route.same_origin(core.parse_url, self.base, url) then return refused(self) end
   local ok, why = route.check_url(core.parse_url, url)
   if not ok then return errors.invalid("url", "url", why) end
@@ -408,7 +409,7 @@ function Client:download(url, path, opts)
   argcheck(opts == nil or opts.mkdir == nil or type(opts.mkdir) == "boolean", 3, "download", "mkdir must be a boolean")
   if path == "" then return errors.invalid("path", "file", "empty file path") end
   if path:find("%z") then return errors.invalid("path", "nul", "the file path contains a NUL byte") end
-  return get(self, "download", "download", url, path, opts)
+  return get(self, "download", url, path, opts)
 end
 
 ---@class vinano.Fetched
@@ -426,7 +427,7 @@ function Client:fetch(url, opts)
   argcheck(getmetatable(self) == Client, 1, "fetch", "client expected (use client:%s)", "fetch")
   argcheck(type(url) == "string", 1, "fetch", "URL string expected, got %s", type(url))
   check_opts(opts, 2, "fetch")
-  return get(self, "fetch", "fetch", url, nil, opts)
+  return get(self, "fetch", url, nil, opts)
 end
 
 -- Callback-last variants, for plenary.async.wrap / nvim-nio's wrap:

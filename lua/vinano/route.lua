@@ -89,8 +89,8 @@ function M.proxy(parse_url, opts, base, getenv)
   end
   local p = parse_url(proxy:find("://", 1, true) and proxy or ("http://" .. proxy))
   if p and p.host and M.is_loopback(p.host) then return proxy, no_proxy, nil end
-  return proxy, no_proxy, ("base_url: plain http would carry the token through the proxy %s (from %s), off this machine;"
-    .. " use https, a loopback proxy, or allow_http = true"):format(p and p.host or "?", source)
+  return proxy, no_proxy, ("base_url: plain http would carry the token through the proxy %s (from %s), off this"
+    .. " machine; use https, a loopback proxy, or allow_http = true"):format(p and p.host or "?", source)
 end
 
 --- Whether the token may go with a request to url: the same scheme, host
