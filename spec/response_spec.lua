@@ -184,7 +184,8 @@ describe("response.classify", function()
   describe("info", function()
     it("reads X-RateLimit-* in any case and builds headers only when read", function()
       local _, _, info = classify("generate", facts(200, DONE,
-        "x-ratelimit-limit: 20\r\nX-RateLimit-Remaining: 7\r\nX-RATELIMIT-RESET: 1700000060\r\nSet-Cookie: a\r\nSet-Cookie: b\r\n"))
+        "x-ratelimit-limit: 20\r\nX-RateLimit-Remaining: 7\r\nX-RATELIMIT-RESET: 1700000060\r\n"
+        .. "Set-Cookie: a\r\nSet-Cookie: b\r\n"))
       assert.are.same({ limit = 20, remaining = 7, reset = 1700000060 }, info.rate_limit)
       assert.is_nil(rawget(info, "headers"))
       assert.are.equal("a, b", info.headers["set-cookie"])
