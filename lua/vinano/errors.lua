@@ -3,6 +3,7 @@
 -- retry.lua, response.lua and the docs read this table.
 local M = {}
 
+---Every kind of error (`err.kind`): the keys of `errors.kinds`.
 ---@alias vinano.ErrorKind
 ---| "invalid_request"      # refused before sending: validation, a bad file, no token, a refused URL
 ---| "bad_request"          # HTTP 400 (and other 4xx of the API calls)
@@ -50,6 +51,7 @@ M.kinds = {
   io = { retry = "never", reached = "maybe", doc = "a local file could not be written (download) or read" },
 }
 
+---An operational failure (`nil, err`); `tostring(err)` reads well in a log.
 ---@class vinano.Error
 ---@field kind vinano.ErrorKind
 ---@field message string
@@ -63,8 +65,12 @@ M.kinds = {
 ---@field attempts? integer
 ---@field elapsed? number seconds
 ---@field rate_limit? vinano.RateLimit
----@field task? table task_failed: the poll answer
----@field task_id? string|integer
+---@field task? vinano.TaskStatus task_failed: the poll answer
+---@field task_id? string|integer task_failed, and wait's timeout
+---@field polls? integer wait's timeout: polls made
+---@field path? string io: the file
+---@field estimate? integer invalid_request (rule "max_credits"): the request's estimate
+---@field problems? table[] invalid_request from vinano.batch: one {index=, line=, id=, field=, message=} per failing job
 
 local Error = {}
 M.Error = Error
