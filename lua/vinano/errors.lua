@@ -14,12 +14,12 @@ local M = {}
 ---| "insufficient_credits" # HTTP 495
 ---| "server"               # HTTP 5xx, or a redirect on an API call
 ---| "network"              # connection refused, reset, dropped (`curl_code`, `request_sent`)
----| "timeout"              # a bound passed: `timeout`, `connect_timeout`, `stall_timeout`, wait's deadline
+---| "timeout"              # a bound passed: `timeout`, `connect_timeout`, `stall_timeout`, the limiter's wait, wait's deadline
 ---| "decode"               # a 2xx body that is not what the operation needs, or over `max_response`
 ---| "task_failed"          # `wait` saw the task fail (`task` holds the poll answer)
----| "cancelled"            # the request was cancelled, or its client closed
+---| "cancelled"            # the request was cancelled (its task was), or its client closed
 ---| "callback"             # a user callback raised; only that request fails
----| "io"                   # a local file could not be written or read
+---| "io"                   # a local file could not be written: a download's file, a batch journal
 
 ---@class vinano.KindInfo
 ---@field retry "never"|"yes"|"idempotent" never; always (after a wait); only GET or when retry_unsafe
@@ -42,13 +42,13 @@ M.kinds = {
   network = { retry = "idempotent", reached = "maybe",
     doc = "connection refused, reset or dropped; request_sent says whether any byte went out" },
   timeout = { retry = "idempotent", reached = "maybe",
-    doc = "timeout, connect_timeout, stall_timeout or wait's deadline passed" },
+    doc = "timeout, connect_timeout, stall_timeout, the rate limiter's wait or wait's deadline passed" },
   decode = { retry = "idempotent", reached = "yes",
     doc = "a 2xx body that is not the JSON the operation needs, or a body over max_response" },
   task_failed = { retry = "never", reached = "yes", doc = "wait saw the task fail; err.task is the poll answer" },
   cancelled = { retry = "never", reached = "maybe", doc = "the request was cancelled, or its client was closed" },
   callback = { retry = "never", reached = "maybe", doc = "a user callback raised; only that request fails" },
-  io = { retry = "never", reached = "maybe", doc = "a local file could not be written (download) or read" },
+  io = { retry = "never", reached = "maybe", doc = "a local file could not be written: a download's file, a batch journal" },
 }
 
 ---An operational failure (`nil, err`); `tostring(err)` reads well in a log.
