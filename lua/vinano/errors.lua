@@ -48,7 +48,8 @@ M.kinds = {
   task_failed = { retry = "never", reached = "yes", doc = "wait saw the task fail; err.task is the poll answer" },
   cancelled = { retry = "never", reached = "maybe", doc = "the request was cancelled, or its client was closed" },
   callback = { retry = "never", reached = "maybe", doc = "a user callback raised; only that request fails" },
-  io = { retry = "never", reached = "maybe", doc = "a local file could not be written: a download's file, a batch journal" },
+  io = { retry = "never", reached = "maybe",
+    doc = "a local file could not be written: a download's file, a batch journal" },
 }
 
 ---An operational failure (`nil, err`); `tostring(err)` reads well in a log.
