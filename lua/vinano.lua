@@ -47,14 +47,15 @@ function M.now()
   return core().now()
 end
 
---- libcurl's version and features: {version=, ssl=, http2=, ...}.
----@return table
+--- libcurl's version and features, from curl_version_info.
+---@return {version: string, version_num: integer, ssl: string?, http2: boolean, http3: boolean, protocols: string[]}
 function M.curl()
   return core().curl()
 end
 
---- Makes an error table of vinano's kind (with its __tostring).
----@param t {kind: vinano.ErrorKind, message: string}
+--- Makes an error of vinano's kind from a table (given the error
+--- metatable, so its __tostring; raises on an unknown kind).
+---@param t {kind: vinano.ErrorKind, message: string}|table
 ---@return vinano.Error
 function M.error(t)
   return errors.from(t)

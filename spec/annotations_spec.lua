@@ -88,7 +88,8 @@ describe("LuaCATS annotations #nocore", function()
     local body = assert(text:match("\nfunction Client%.new%(opts%)(.-)\nend\n"), "no Client.new in client.lua")
     local read = {}
     for k in body:gmatch("opts%.([%a_][%w_]*)") do read[#read + 1] = k end
-    local types_block = text:match("OPTION_TYPES%s*=%s*(%b{})")
+    -- the table of every option with its type (OPTIONS; once OPTION_TYPES)
+    local types_block = text:match("\nlocal OPTIONS%s*=%s*(%b{})") or text:match("OPTION_TYPES%s*=%s*(%b{})")
     for k in (types_block or ""):gmatch("([%a_][%w_]*)%s*=") do read[#read + 1] = k end
     assert.is_true(#read > 10, "could not read the options vinano.new reads")
     local classes = cats.types(mods)

@@ -3,6 +3,7 @@
 -- models, prices, limits.  Validation, the multipart parts and credit
 -- estimates all read these tables, so they cannot disagree.  A new
 -- parameter is one entry in FIELDS (and its rule in validate.lua).
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 M.base_url = "https://vinano.ai"
@@ -48,7 +49,30 @@ M.base_ratios = { "auto", "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3" }
 M.extended_ratios = { "4:1", "1:4", "8:1", "1:8" }
 M.img_sizes = { "1k", "2k", "4k" }
 
----@class vinano.Model
+---Models the API page names (docs/api-notes.md).  Unknown names pass
+---through unchecked: the server may know them.
+---@alias vinano.Model
+---| "gemini-2.5-flash-image-preview" # Nano Banana (the default): 10 credits, 30 with hdPro
+---| "gemini-3.1-pro-image-preview" # Nano Banana 2: also 4:1 1:4 8:1 1:8, img_size (25/35/60), googleSearch
+---| "gemini-3-pro-image-preview" # Nano Banana Pro: img_size (30/50/80)
+---| "sora_image" # GPT-Image 2
+---| "Seedance-5.0" # Seedance 5.0 (the page is ambiguous about it: not checked)
+---| "Z-Image" # ViNano Basic: text-to-image only (no image, no imageUrl)
+---| string
+
+---Aspect ratios; the last four only on gemini-3.1-pro-image-preview.
+---@alias vinano.AspectRatio
+---| "auto" | "1:1" | "16:9" | "9:16" | "4:3" | "3:4" | "3:2" | "2:3"
+---| "4:1" | "1:4" | "8:1" | "1:8"
+
+---Output size, only on gemini-3.1-pro-image-preview and gemini-3-pro-image-preview.
+---@alias vinano.ImgSize "1k" | "2k" | "4k"
+
+---Free-form on the page; the known ones.
+---@alias vinano.Mode "txt2img" | "photo_restoration" | "figure" | "meme" | string
+
+---What api.lua knows of a model.
+---@class vinano.ModelInfo
 ---@field name string the page's name for it
 ---@field extended_ratios? boolean also 4:1 1:4 8:1 1:8
 ---@field google_search? boolean takes googleSearch = true
@@ -58,7 +82,7 @@ M.img_sizes = { "1k", "2k", "4k" }
 
 -- checked = false: the page is ambiguous about Seedance, so the client does
 -- not block anything the server might accept.
----@type table<string, vinano.Model>
+---@type table<string, vinano.ModelInfo>
 M.models = {
   ["gemini-2.5-flash-image-preview"] = { name = "Nano Banana", image_input = true },
   ["gemini-3.1-pro-image-preview"] = {

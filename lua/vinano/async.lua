@@ -25,14 +25,19 @@ local unpack = table.unpack or unpack
 
 local async = {}
 
----@class vinano.async.Task
+---A coroutine task of vinano.async (spawn, run, the client's `_cb` methods).
+---@class vinano.AsyncTask
 ---@field done boolean      true once the function returned or raised
 ---@field results table?    packed results (with .n) when it returned
 ---@field error any         what it raised (a cancelled task: an error of kind "cancelled")
 ---@field cancelled boolean cancel() was called on it
 
+---A scheduler.  Its methods are semi-public: the module's functions
+---(async.spawn, ...) are these methods on the default scheduler
+---(`async.default`); another one, from async.new_scheduler, is for custom
+---drivers and for specs with a fake clock.
 ---@class vinano.async.Scheduler
----@field on_error fun(task: vinano.async.Task, err: any)? the handler of failures nobody joins (nil: the default)
+---@field on_error fun(task: vinano.AsyncTask, err: any)? the handler of failures nobody joins (nil: the default)
 local Scheduler = {}
 Scheduler.__index = Scheduler
 
@@ -93,6 +98,8 @@ function async.new_scheduler(opts)
   }, Scheduler)
 end
 
+---The scheduler's monotonic clock, in seconds.
+---@return number
 function Scheduler:now()
   local now = self._now
   if not now then
@@ -103,13 +110,18 @@ function Scheduler:now()
 end
 
 ---The task running now, or nil outside a task of this scheduler.
----@return vinano.async.Task?
+---@return vinano.AsyncTask?
 function Scheduler:current()
   local co = coroutine.running()
   return co and self.tasks[co] or nil
 end
 
--- Failures nobody joins: the scheduler's handler, else the host's, else stderr.
+---Reports the failure of a task nobody joins: the scheduler's on_error,
+---else (the default scheduler) async.on_error when it was replaced, else
+---the host driver's, else stderr.  A raising handler is written to stderr.
+---@param task vinano.AsyncTask|nil
+---@param err any
+---@return nil
 function Scheduler:report(task, err)
   local handler = self.on_error
   if self == async.default and async.on_error ~= default_report then handler = async.on_error end
@@ -134,6 +146,8 @@ function Scheduler:_ready(task, ...)
   if host and host.wake and not self.stepping then host.wake() end
 end
 
+---True when a task is ready to run.
+---@return boolean
 function Scheduler:has_ready()
   return self.tail >= self.head
 end
@@ -253,7 +267,8 @@ end
 
 ---Starts fn(...) as a task; never blocks, never runs fn before returning.
 ---@param fn function
----@return vinano.async.Task
+---@param ... any fn's arguments
+---@return vinano.AsyncTask
 function Scheduler:spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
@@ -273,6 +288,7 @@ end
 ---(a transfer's `{cancelled = true}` facts); otherwise suspend raises an
 ---error of kind "cancelled".  A task already cancelled raises at once.
 ---@param register fun(resume: fun(...): boolean): (fun())?
+---@param internal boolean? true for the scheduler's own waits (sleep, join): they do not count as waiting on a driver
 ---@return any ... what resume was given
 function Scheduler:suspend(register, internal)
   local me = self:current()
@@ -317,6 +333,7 @@ end
 ---task it drives the scheduler for s seconds (blocking).  Raises on a
 ---negative, NaN or infinite s.
 ---@param s number seconds
+---@return nil
 function Scheduler:sleep(s)
   check_seconds(s, "sleep")
   if not self:current() then
@@ -352,7 +369,7 @@ end
 
 ---Waits for task and returns its results, or raises its error (yields
 ---inside a task, drives the scheduler outside).
----@param task vinano.async.Task
+---@param task vinano.AsyncTask
 ---@return any ...
 function Scheduler:join(task)
   if type(task) ~= "table" or task.co == nil then
@@ -398,7 +415,7 @@ end
 ---raises an error of kind "cancelled"; every later wait of the task raises
 ---that error; a task not started yet never starts.  Cancelling the current
 ---task raises the error at once.  Returns false for a finished task.
----@param task vinano.async.Task
+---@param task vinano.AsyncTask
 ---@return boolean
 function Scheduler:cancel(task)
   if type(task) ~= "table" or task.co == nil then
@@ -502,6 +519,7 @@ end
 ---Inside a task it simply calls fn(...) in that task (its waits yield).
 ---It never returns a task.
 ---@param fn function
+---@param ... any fn's arguments
 ---@return any ...
 function Scheduler:run(fn, ...)
   if type(fn) ~= "function" then
@@ -531,7 +549,7 @@ async.NO_DRIVER = "vinano: no vinano driver is running: call async.luv(vim.uv or
 ---callback call is never silently dropped and never silently blocks.
 ---@param fn fun(): ...
 ---@param cb fun(...)
----@return vinano.async.Task
+---@return vinano.AsyncTask
 function Scheduler:spawn_cb(fn, cb)
   if type(fn) ~= "function" then error("bad argument #1 to 'spawn_cb' (function expected)", 2) end
   if type(cb) ~= "function" then error("bad argument #2 to 'spawn_cb' (callback function expected)", 2) end
@@ -542,7 +560,8 @@ end
 ---Installs (or with nil removes) the host driver: `host.wake()` is called
 ---when a task becomes ready or a timer is added outside a turn;
 ---`host.on_error(task, err)` reports failures when no on_error was set.
----@param host { wake: fun()?, on_error: fun(task, err)?, name: string? }?
+---@param host vinano.HostDriver?
+---@return nil
 function Scheduler:set_host(host)
   self.host = host
 end
@@ -569,6 +588,7 @@ async.Scheduler = Scheduler
 
 ---Installs the frame-loop driver (LÖVE): after this, call async.update(0)
 ---every frame.  Returns the driver.
+---@return vinano.HostDriver
 function async.host()
   return require("vinano.host.frame").install(default)
 end
@@ -584,8 +604,9 @@ end
 ---Drives vinano from a luv loop (Neovim: vim.uv / vim.loop).  opts:
 ---`schedule` (a function such as vim.schedule: tasks run on the main loop),
 ---`notify` (false: no vim.notify of task errors).  Returns the driver.
----@param uv table?
----@param opts table?
+---@param uv table? vim.uv, vim.loop or require "luv" (default: vim's)
+---@param opts { schedule: fun(fn: function)?, notify: boolean? }?
+---@return vinano.HostDriver
 function async.luv(uv, opts)
   return require("vinano.host.luv").install(uv, opts, default)
 end

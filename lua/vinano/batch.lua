@@ -19,12 +19,99 @@ local fs = require "vinano.batch.fs"
 
 local M = {}
 
+---Options of `batch.run`.
+---@class vinano.BatchOptions
+---@field journal string required: the journal file (JSON Lines, appended); what makes a rerun resume
+---@field concurrency? integer jobs in flight at most, >= 1 (default 4)
+---@field budget? number credits this journal's jobs may spend, earlier runs included; then no new job starts
+---@field retry_uncertain? boolean send again jobs a kill left uncertain (may pay twice; default false)
+---@field on_event? fun(job: vinano.BatchJob, state: vinano.BatchState, detail: vinano.BatchEvent) every state change of a job
+---@field out_dir? string base of relative `out` paths (not for lists from batch.load, already resolved)
+---@field dry_run? boolean check every job and estimate; send nothing, write no journal line
+---@field first_poll? number seconds before a task's first poll while no task of its model finished (default 3)
+---@field min_first_poll? number the shortest first-poll delay learnt from finished tasks (default 0.5)
+---@field poll_interval? number seconds between later polls (default 3)
+---@field task_timeout? number seconds a task may stay pending before the job fails (default 900)
+---@field max_poll_errors? integer consecutive failed polls before the job fails (default 3)
+
+---The state a job reaches, as `on_event` sees it.
+---@alias vinano.BatchState
+---| "submitting"  # written to the journal right before the request leaves
+---| "submitted"   # the server gave a task id
+---| "done"        # the task finished; its image URLs are recorded
+---| "saved"       # the image is in `out`
+---| "failed"      # this job failed (detail.phase, detail.kind, detail.message)
+---| "uncertain"   # the submission may have reached the server: not sent again unless retry_uncertain
+---| "skipped"     # saved by an earlier run, and the file is still there with its size
+---| "not_started" # stopped (budget, 495, 401/403) before it started
+---| "interrupted" # stopped while in flight (401/403, the journal could not be written)
+
+---The detail of an `on_event` call: fields by state, and always `progress`.
+---@class vinano.BatchEvent
+---@field progress vinano.BatchStats the live counts
+---@field estimate? integer submitting, submitted: the job's estimated credits
+---@field task_id? string|integer submitted, done, failed
+---@field cost? number submitted, done: credits (the server's, else the estimate)
+---@field images? string[] done: the image URLs
+---@field path? string saved, skipped: the file written
+---@field size? integer saved, skipped: its size in bytes
+---@field phase? "submit"|"task"|"poll"|"download" failed, uncertain: where it failed
+---@field kind? vinano.ErrorKind failed: the error kind
+---@field status? integer failed: the HTTP status
+---@field message? string failed, uncertain, interrupted, not_started: why
+---@field reason? string not_started: why everything stopped ("budget", "insufficient_credits", ...)
+---@field uncertain? boolean failed lines of a submission that may have reached the server
+
+---The live counts of a batch (`detail.progress`, `summary.stats`).
+---@class vinano.BatchStats
+---@field total integer jobs in the batch
+---@field saved integer
+---@field skipped integer
+---@field failed integer
+---@field uncertain integer
+---@field not_started integer
+---@field interrupted integer
+---@field in_flight integer
+---@field queued integer
+---@field submitted integer submissions that got a task id in this run
+---@field credits number reported by the server in this run
+---@field requests {submit: integer, poll: integer, download: integer} attempts, retries included
+
+---What `batch.run` returns.
+---@class vinano.BatchSummary
+---@field ok boolean every job is saved (now or by an earlier run)
+---@field stats vinano.BatchStats
+---@field credits? number reported by the server in this run
+---@field committed number credits spent or possibly spent by these jobs, as the journal says (earlier runs included)
+---@field elapsed number seconds
+---@field requests? {submit: integer, poll: integer, download: integer}
+---@field requests_per_image? number (submissions + polls) per image saved in this run
+---@field stopped? "budget"|"insufficient_credits"|"unauthorized"|"forbidden"|"io" why new jobs stopped
+---@field error? string stopped = "io": why the journal could not be written
+---@field failures {id: string, out: string, kind: string?, message: string?, status: integer?, phase: string?}[]
+---@field uncertain {id: string, out: string, reason: string}[]
+---@field not_started {id: string, out: string, reason: string}[]
+---@field dry_run? true a dry run: then estimate, to_submit, estimate_all, actions
+---@field estimate? integer dry run: credits of the jobs to submit
+---@field to_submit? integer dry run: jobs that would be submitted
+---@field estimate_all? integer dry run: credits of every job, as if none were recorded
+---@field actions? table<string, integer> dry run: jobs per action ("submit", "poll", "download", "skip", "uncertain")
+
 M.canonical = jobs_mod.canonical
 
 local Loaded = {} -- metatable of the lists load() returns: already normalised
 
 do
   local load = jobs_mod.load
+  ---Reads a JSON Lines manifest (one job per line; blank and # lines skipped)
+  ---into jobs batch.run takes as they are: `out` relative to opts.out_dir
+  ---(default: the manifest's folder), relative image paths to the manifest's
+  ---folder.  Returns nil and an invalid_request error (err.problems) when a
+  ---line is not a JSON object or a job is malformed.
+  ---@param path string
+  ---@param opts? {out_dir?: string}
+  ---@return vinano.BatchJob[]|nil jobs
+  ---@return vinano.Error|nil err
   function M.load(path, opts)
     local jobs, problems = load(path, opts)
     if not jobs then return nil, M.invalid(problems) end
@@ -32,7 +119,10 @@ do
   end
 end
 
--- The error for jobs that fail checks: nothing was sent.
+--- The error for jobs that fail checks (nothing was sent): invalid_request
+--- whose message joins the first ten problems; err.problems holds them all.
+---@param problems {message: string}[]
+---@return vinano.Error
 function M.invalid(problems)
   local lines = {}
   for i, p in ipairs(problems) do
@@ -47,7 +137,10 @@ function M.invalid(problems)
   return err
 end
 
--- Credits the jobs are estimated to cost, from the API page's table.
+--- Credits the jobs are estimated to cost, from the API page's table
+--- (whatever a journal says: `dry_run` gives what a run would still send).
+---@param list (vinano.BatchJobSpec|vinano.BatchJob)[]
+---@return integer credits
 function M.estimate(list)
   local total = 0
   for _, job in ipairs(list) do total = total + vinano.estimate_credits(job.params or job) end
@@ -414,9 +507,17 @@ local function run(client, list, opts)
   return summary
 end
 
--- run(client, jobs, opts) -> summary, or nil and an error (invalid jobs:
--- nothing sent; the journal cannot be opened).  Blocks in a plain script,
--- yields inside a vinano.async task.
+--- Runs the jobs: every job is checked first (nothing is sent when one
+--- fails: nil and an invalid_request error with err.problems), then each is
+--- submitted, polled and its image downloaded to `out`, each state change in
+--- the journal before the step that depends on it.  Returns the summary, or
+--- nil and an error (invalid jobs; the journal cannot be opened: kind io).
+--- Blocks in a plain script, yields inside a vinano.async task.
+---@param client vinano.Client
+---@param jobs (vinano.BatchJobSpec|vinano.BatchJob)[] tables, or what batch.load returned
+---@param opts vinano.BatchOptions
+---@return vinano.BatchSummary|nil summary
+---@return vinano.Error|nil err
 function M.run(client, jobs, opts)
   argcheck(type(client) == "table" and type(client.submit_async) == "function", 1, "client expected")
   argcheck(type(jobs) == "table", 2, "list of jobs expected")

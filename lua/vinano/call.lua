@@ -3,6 +3,7 @@
 -- the whole call, not per attempt), and the hooks.  Every attempt goes
 -- through the one transfer path (transport.perform) and the one reading of
 -- answers (response.classify).
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local core = require "vinano.core"
 local errors = require "vinano.errors"
 local response = require "vinano.response"
@@ -90,23 +91,42 @@ local function settle(limiter, ticket, facts, err, info)
   limiter:observe(ticket, rate_limit, now, os.time())
 end
 
+---Per-call options of generate, submit_async, poll, download and fetch
+---(each overrides the client's option of the same meaning for this call).
 ---@class vinano.CallOptions
----@field timeout? number seconds for the whole call
----@field max_retries? integer
----@field retry_unsafe? boolean
----@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number)
----@field on_progress? fun(sent: number, total_up: number, received: number, total_down: number)
----@field stall? number seconds
+---@field timeout? number seconds for the whole call, retries and waits included (default: the client's)
+---@field max_retries? integer (default: the client's)
+---@field retry_unsafe? boolean (default: the client's)
+---@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number) (default: the client's); a raise fails the call (kind "callback")
+---@field on_progress? fun(sent: number, total_up: number, received: number, total_down: number) at most every 0.1 s, when a counter moved; a raise cancels the request (kind "callback")
+---@field stall? number poll, download, fetch: seconds with no byte moved before a `timeout` (default: the client's stall_timeout)
 ---@field on_send? fun(attempt: integer) called right before an attempt's request leaves (after the rate limiter's wait); a raise sends nothing and fails the call with kind "callback"
+---@field max_credits? number generate, submit_async: refuse the request when its estimate is higher (default: the client's)
+
+---What the on_request hook gets, before each attempt (never the token).
+---@class vinano.RequestInfo
+---@field op "generate"|"submit"|"poll"|"download"|"fetch"
+---@field method "GET"|"POST"
+---@field attempt integer
+---@field url string
+
+---What the on_response hook gets, after each attempt.
+---@class vinano.ResponseInfo
+---@field op "generate"|"submit"|"poll"|"download"|"fetch"
+---@field attempt integer
+---@field status? integer HTTP status (nil: no response)
+---@field elapsed number seconds since the call started
+---@field rate_limit? vinano.RateLimit the last snapshot the server sent in this call
+---@field error? vinano.Error this attempt's error
 
 --- Runs one operation with retries.  `build(left)` returns the transfer
 --- spec for an attempt with `left` seconds of budget.  Returns res, or nil
 --- and err; both carry attempts, elapsed and rate_limit.
----@param client table the Lua client
+---@param client vinano.Client the Lua client
 ---@param op string generate | submit | poll | download | fetch
 ---@param build fun(left: number): table
 ---@param opts? vinano.CallOptions
----@return table|nil res
+---@return table|nil res vinano.Result, vinano.Task, vinano.TaskStatus, vinano.Download or vinano.Fetched by op
 ---@return vinano.Error|nil err
 function M.run(client, op, build, opts)
   opts = opts or NO_OPTS

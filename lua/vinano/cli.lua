@@ -3,6 +3,7 @@
 -- for a usage error or parameters that fail validation (nothing sent), 1
 -- otherwise.  Errors are one line on stderr; VINANO_DEBUG=1 adds the Lua
 -- traceback of an unexpected one.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local argparse = require "argparse"
 local cjson = require("cjson").new()
 local display = require "vinano.cli.display"
@@ -49,6 +50,8 @@ local function json_flag(cmd, what)
   cmd:flag("--json", what or "Print the result as JSON on stdout.")
 end
 
+--- The argparse parser of the command (every subcommand but mock's own options).
+---@return table parser
 function M.parser()
   local p = argparse("vinano", "Generate images with the ViNano API.")
     :epilog("The token comes from VINANO_API_TOKEN or --token-file FILE, never from the command line.\n"
@@ -297,7 +300,10 @@ local function dispatch(args)
   return COMMANDS[parsed.command](parsed)
 end
 
--- main(args) -> exit status.
+--- Runs the command: 0 when everything asked was done, 2 for a usage error
+--- or invalid parameters (nothing sent), 1 otherwise, 130 after an interrupt.
+---@param args string[] the command-line arguments (arg)
+---@return integer status
 function M.main(args)
   local args_copy = {}
   for i = 1, #(args or {}) do args_copy[i] = args[i] end

@@ -11,9 +11,17 @@ local call = require "vinano.call"
 local transport = require "vinano.transport"
 local Limiter = require "vinano.ratelimit"
 
+---A client (`vinano.new`).  Its methods block in a plain script and yield
+---inside a vinano.async task; the `_cb` variants start a task and call back.
 ---@class vinano.Client
----@field base_url string
----@field timeout number
+---@field base_url string the base URL, normalised (no trailing slash)
+---@field timeout number seconds for one whole call
+---@field generate_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions|nil, cb: fun(res: vinano.Result|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field submit_async_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions|nil, cb: fun(task: vinano.Task|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field poll_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.CallOptions|nil, cb: fun(status: vinano.TaskStatus|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field wait_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.WaitOptions|nil, cb: fun(done: vinano.TaskStatus|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field download_cb fun(self: vinano.Client, url: string, path: string, opts: vinano.DownloadOptions|nil, cb: fun(file: vinano.Download|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field fetch_cb fun(self: vinano.Client, url: string, opts: vinano.CallOptions|nil, cb: fun(res: vinano.Fetched|nil, err: vinano.Error|nil)): vinano.AsyncTask
 local Client = {}
 Client.__index = Client
 
@@ -89,30 +97,32 @@ local function check_options(opts)
   if opts.max_response and opts.max_response > 2 ^ 53 then bad_option("max_response", "must be at most 2^53") end
 end
 
+---The options of `vinano.new`.  An unknown name raises (with a "did you
+---mean" hint), so does a wrong type or range.
 ---@class vinano.Options
----@field token? string default: os.getenv("VINANO_API_TOKEN"); a missing token fails the first API call
----@field base_url? string default: os.getenv("VINANO_BASE_URL") or "https://vinano.ai"; explicit http(s) scheme, no userinfo
+---@field token? string default: os.getenv("VINANO_API_TOKEN") ("" is none); a missing token fails the first API call
+---@field base_url? string default: os.getenv("VINANO_BASE_URL") or "https://vinano.ai"; explicit http(s) scheme, no user:password@, no query
 ---@field timeout? number seconds for one whole call, retries and waits included (default 180)
 ---@field connect_timeout? number seconds (default 10)
----@field ca_file? string a CA bundle used instead of the system's
----@field proxy? string a proxy URL; "" for none; default: the environment's (http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY)
----@field user_agent? string
----@field validate? boolean check parameters before sending (default true)
----@field max_retries? integer default 2
----@field retry_unsafe? boolean retry a POST that may have reached the server (may cost credits twice)
----@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number)
----@field on_request? fun(info: {op: string, method: string, attempt: integer, url: string})
----@field on_response? fun(info: {op: string, attempt: integer, status?: integer, elapsed: number, rate_limit?: vinano.RateLimit, error?: vinano.Error})
----@field plan? "monthly"|"yearly" 20 or 200 requests per minute
----@field rate_limit? integer requests per rate_window
+---@field ca_file? string a CA bundle file that REPLACES the system's (libcurl's CURLOPT_CAINFO)
+---@field proxy? string a proxy URL; "" for none; default: the environment's (http_proxy, https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY, NO_PROXY)
+---@field user_agent? string default "vinano/VERSION (Lua; _VERSION)"
+---@field validate? boolean check parameters against the API page before sending (default true)
+---@field max_retries? integer retries per call, >= 0 (default 2)
+---@field retry_unsafe? boolean retry a POST that may have reached the server (may cost credits twice; default false)
+---@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number) before each retry; a raise fails the call (kind "callback")
+---@field on_request? fun(info: vinano.RequestInfo) logging hook before each attempt (never sees the token); a raise is written to stderr
+---@field on_response? fun(info: vinano.ResponseInfo) logging hook after each attempt; a raise is written to stderr
+---@field plan? "monthly"|"yearly" the client-side rate limit: 20 or 200 requests per 60 s
+---@field rate_limit? integer requests per rate_window (instead of plan; wins over it)
 ---@field rate_window? number seconds (default 60)
----@field max_credits? number refuse requests estimated higher
+---@field max_credits? number refuse requests whose estimate is higher
 ---@field stall_timeout? number poll/download/fetch: no byte for this long is a timeout (default 30)
----@field max_response? integer bytes of a body kept in memory (default 64 MB)
----@field insecure? boolean turn TLS verification off
----@field allow_http? boolean allow the token over plain http off this machine
----@field verbose? boolean libcurl's trace on stderr, credentials redacted
----@field sleep? fun(seconds: number) the blocking sleep wait() uses outside a task
+---@field max_response? integer bytes of a body kept in memory, 1 .. 2^53 (default 64 MiB)
+---@field insecure? boolean turn TLS verification off (default false)
+---@field allow_http? boolean allow the token over plain http off this machine (default false)
+---@field verbose? boolean libcurl's trace on stderr, credentials redacted (default false)
+---@field sleep? fun(seconds: number) the blocking sleep wait() uses between polls outside a task
 
 --- Makes a client.  Raises on a bad or unknown option, naming it.
 ---@param opts? vinano.Options
@@ -171,8 +181,10 @@ function Client:__tostring()
     self.core:running())
 end
 
--- For the on_request hook: URLs as the user gave them (base_url holds no
--- credentials: route.base refuses them).
+--- For the on_request hook: URLs as the user gave them (base_url holds no
+--- credentials: route.base refuses them).  Internal (call.lua's).
+---@param url string
+---@return string
 function Client.public_url(url)
   return url
 end
@@ -228,54 +240,72 @@ local function post(self, fname, op, params, opts)
   end, opts)
 end
 
+---The parameters of `client:generate` and `client:submit_async` (the API
+---page's fields).  At least one of prompt, image and imageUrl.
 ---@class vinano.GenerateParams
----@field prompt? string at most 2000 characters (UTF-8); one of prompt, image, imageUrl is required
----@field model? "gemini-2.5-flash-image-preview"|"gemini-3.1-pro-image-preview"|"gemini-3-pro-image-preview"|"sora_image"|"Seedance-5.0"|"Z-Image"|string
----@field aspectRatio? "auto"|"1:1"|"16:9"|"9:16"|"4:3"|"3:4"|"3:2"|"2:3"|"4:1"|"1:4"|"8:1"|"1:8" the last four only on gemini-3.1-pro-image-preview
----@field mode? string free-form: "txt2img", "photo_restoration", "figure", "meme", ...
+---@field prompt? string at most 2000 characters (UTF-8 characters, not bytes)
+---@field model? vinano.Model default "gemini-2.5-flash-image-preview"
+---@field aspectRatio? vinano.AspectRatio the last four only on gemini-3.1-pro-image-preview
+---@field mode? vinano.Mode free-form
 ---@field hdPro? boolean 30 credits instead of 10
----@field img_size? "1k"|"2k"|"4k" only gemini-3.1-pro-image-preview and gemini-3-pro-image-preview
----@field googleSearch? boolean only gemini-3.1-pro-image-preview
----@field image? string|vinano.FileSpec|(string|vinano.FileSpec)[] files, streamed from disk; each at most 100 MB
----@field imageUrl? string|string[]
+---@field img_size? vinano.ImgSize only gemini-3.1-pro-image-preview and gemini-3-pro-image-preview
+---@field googleSearch? boolean only gemini-3.1-pro-image-preview; default false
+---@field image? vinano.Image|vinano.Image[] files, streamed from disk; each at most 100 MB; not on Z-Image
+---@field imageUrl? string|string[] one URL or several; not on Z-Image
 
----@class vinano.FileSpec
----@field path? string a file on disk (exactly one of path and data)
----@field data? string the bytes
----@field filename? string the name the server sees
----@field content_type? string
+---An image to upload given as a table: a file on disk, or the bytes.
+---@class vinano.ImageFile
+---@field path? string a file on disk, streamed by libcurl (exactly one of path and data)
+---@field data? string the bytes themselves
+---@field filename? string the file name sent (default: the path's base name; for data, image.png/.jpg/.gif/.webp/.bin by its first bytes)
+---@field content_type? string the part's content type (default: libcurl's guess from the file name)
 
+---@alias vinano.Image string|vinano.ImageFile a file path, or a table
+
+---@class vinano.ImageDetail
+---@field width integer
+---@field height integer
+---@field filesize integer
+
+---A generate result: the server's JSON decoded (JSON null is `vinano.null`)
+---plus what the client adds (attempts, elapsed, rate_limit).
 ---@class vinano.Result
 ---@field status integer
 ---@field images string[] image URLs
----@field imageDetails {width: integer, height: integer, filesize: integer}[]
+---@field imageDetails vinano.ImageDetail[]
 ---@field uuid string
----@field prompt string
----@field model string
+---@field prompt? string
+---@field model? string
 ---@field credits {cost: integer}
----@field attempts integer
----@field elapsed number seconds
----@field rate_limit? vinano.RateLimit
+---@field attempts integer attempts made
+---@field elapsed number seconds, retries included
+---@field rate_limit? vinano.RateLimit the last snapshot the server sent
 
 --- Generates an image (sync endpoint).  Yields inside a vinano.async task, blocks elsewhere.
 ---@param params vinano.GenerateParams
----@param opts? vinano.CallOptions|{max_credits?: number}
+---@param opts? vinano.CallOptions
 ---@return vinano.Result|nil res
 ---@return vinano.Error|nil err
 function Client:generate(params, opts)
   return post(self, "generate", "generate", params, opts)
 end
 
----@class vinano.Submitted
+---What `client:submit_async` returns: the server's JSON plus attempts,
+---elapsed and rate_limit.
+---@class vinano.Task
 ---@field task_id string|integer
 ---@field status integer 202
 ---@field message? string
+---@field model? string
 ---@field credits? {cost: integer}
+---@field attempts integer
+---@field elapsed number seconds
+---@field rate_limit? vinano.RateLimit
 
 --- Submits an async task; poll or wait for it.
 ---@param params vinano.GenerateParams
----@param opts? vinano.CallOptions|{max_credits?: number}
----@return vinano.Submitted|nil task
+---@param opts? vinano.CallOptions
+---@return vinano.Task|nil task
 ---@return vinano.Error|nil err
 function Client:submit_async(params, opts)
   return post(self, "submit_async", "submit", params, opts)
@@ -286,8 +316,11 @@ local function escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
+---What `client:poll` returns (and `client:wait` once done): the server's
+---answer (fields of vinano.Result when done) plus `state`.
 ---@class vinano.TaskStatus: vinano.Result
 ---@field state "pending"|"done"|"failed"
+---@field message? string a failed task's reason, when the server gave one
 
 --- Asks once how a task is doing.
 ---@param task_id string|integer
@@ -317,9 +350,10 @@ local function sleep_between(self, opts, seconds)
   return transport.sleep(seconds)
 end
 
+---Options of `client:wait`.
 ---@class vinano.WaitOptions
----@field interval? number seconds between polls (default 3)
----@field timeout? number seconds in all (default 300)
+---@field interval? number seconds between polls, >= 0 (default 3)
+---@field timeout? number seconds in all, > 0 (default 300); then a `timeout` error
 ---@field on_poll? fun(status: vinano.TaskStatus)
 ---@field sleep? fun(seconds: number)
 
@@ -389,16 +423,24 @@ local function get(self, op, url, sink, opts)
   return res, err
 end
 
+---Per-call options of `client:download`.
+---@class vinano.DownloadOptions: vinano.CallOptions
+---@field mkdir? boolean create the file's missing parent folders (default false)
+
+---What `client:download` returns.
 ---@class vinano.Download
 ---@field path string
 ---@field bytes integer
 ---@field content_type? string
+---@field attempts integer
+---@field elapsed number
+---@field rate_limit? vinano.RateLimit
 
 --- Streams url to the file path: through a temporary name beside it, renamed
 --- when complete.  The token goes only to URLs under base_url.
 ---@param url string
 ---@param path string
----@param opts? vinano.CallOptions|{mkdir?: boolean}
+---@param opts? vinano.DownloadOptions
 ---@return vinano.Download|nil file
 ---@return vinano.Error|nil err
 function Client:download(url, path, opts)
@@ -412,10 +454,18 @@ function Client:download(url, path, opts)
   return get(self, "download", url, path, opts)
 end
 
+---What `client:fetch` returns.
 ---@class vinano.Fetched
 ---@field data string the body's bytes
 ---@field bytes integer
 ---@field content_type? string
+---@field attempts integer
+---@field elapsed number
+---@field rate_limit? vinano.RateLimit
+
+---Options of `client:generate_many`.
+---@class vinano.ManyOptions
+---@field concurrency? integer requests in flight at most, >= 1 (default 8)
 
 --- The bytes at url (an image), in memory: bounded by max_response, with
 --- download's redirect and token rules.
@@ -448,7 +498,7 @@ end
 --- flight; returns a list in input order where each entry is the result or
 --- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
 ---@param list vinano.GenerateParams[]
----@param opts? {concurrency?: integer}
+---@param opts? vinano.ManyOptions
 ---@return (vinano.Result|vinano.Error)[]
 function Client:generate_many(list, opts)
   argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got %s", type(list))

@@ -3,6 +3,7 @@
 -- retry.lua, response.lua and the docs read this table.
 local M = {}
 
+---Every kind of error (`err.kind`): the keys of `errors.kinds`.
 ---@alias vinano.ErrorKind
 ---| "invalid_request"      # refused before sending: validation, a bad file, no token, a refused URL
 ---| "bad_request"          # HTTP 400 (and other 4xx of the API calls)
@@ -13,12 +14,12 @@ local M = {}
 ---| "insufficient_credits" # HTTP 495
 ---| "server"               # HTTP 5xx, or a redirect on an API call
 ---| "network"              # connection refused, reset, dropped (`curl_code`, `request_sent`)
----| "timeout"              # a bound passed: `timeout`, `connect_timeout`, `stall_timeout`, wait's deadline
+---| "timeout"              # a bound passed: `timeout`, `connect_timeout`, `stall_timeout`, the limiter's wait, wait's deadline
 ---| "decode"               # a 2xx body that is not what the operation needs, or over `max_response`
 ---| "task_failed"          # `wait` saw the task fail (`task` holds the poll answer)
----| "cancelled"            # the request was cancelled, or its client closed
+---| "cancelled"            # the request was cancelled (its task was), or its client closed
 ---| "callback"             # a user callback raised; only that request fails
----| "io"                   # a local file could not be written or read
+---| "io"                   # a local file could not be written: a download's file, a batch journal
 
 ---@class vinano.KindInfo
 ---@field retry "never"|"yes"|"idempotent" never; always (after a wait); only GET or when retry_unsafe
@@ -41,15 +42,17 @@ M.kinds = {
   network = { retry = "idempotent", reached = "maybe",
     doc = "connection refused, reset or dropped; request_sent says whether any byte went out" },
   timeout = { retry = "idempotent", reached = "maybe",
-    doc = "timeout, connect_timeout, stall_timeout or wait's deadline passed" },
+    doc = "timeout, connect_timeout, stall_timeout, the rate limiter's wait or wait's deadline passed" },
   decode = { retry = "idempotent", reached = "yes",
     doc = "a 2xx body that is not the JSON the operation needs, or a body over max_response" },
   task_failed = { retry = "never", reached = "yes", doc = "wait saw the task fail; err.task is the poll answer" },
   cancelled = { retry = "never", reached = "maybe", doc = "the request was cancelled, or its client was closed" },
   callback = { retry = "never", reached = "maybe", doc = "a user callback raised; only that request fails" },
-  io = { retry = "never", reached = "maybe", doc = "a local file could not be written (download) or read" },
+  io = { retry = "never", reached = "maybe",
+    doc = "a local file could not be written: a download's file, a batch journal" },
 }
 
+---An operational failure (`nil, err`); `tostring(err)` reads well in a log.
 ---@class vinano.Error
 ---@field kind vinano.ErrorKind
 ---@field message string
@@ -63,8 +66,12 @@ M.kinds = {
 ---@field attempts? integer
 ---@field elapsed? number seconds
 ---@field rate_limit? vinano.RateLimit
----@field task? table task_failed: the poll answer
----@field task_id? string|integer
+---@field task? vinano.TaskStatus task_failed: the poll answer
+---@field task_id? string|integer task_failed, and wait's timeout
+---@field polls? integer wait's timeout: polls made
+---@field path? string io: the file
+---@field estimate? integer invalid_request (rule "max_credits"): the request's estimate
+---@field problems? table[] invalid_request from vinano.batch: one {index=, line=, id=, field=, message=} per failing job
 
 local Error = {}
 M.Error = Error

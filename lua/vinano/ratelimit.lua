@@ -40,18 +40,13 @@
 --   * Bounded: gates open on every observe/cancel; a ticket neither observed
 --     nor cancelled within STALE seconds of its slot is forgotten (a probe
 --     too), so a lost ticket cannot hold the others forever.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 
 ---A reserved start.
 ---@class vinano.RateTicket
 ---@field slot number      the start time reserved (monotonic seconds)
 ---@field probe boolean    this is the first-use probe
 ---@field done boolean     observed or cancelled
-
----A response's rate-limit snapshot (any field may be nil).
----@class vinano.RateInfo
----@field limit? number
----@field remaining? number
----@field reset? number    Unix time (> 10^9) or seconds from now
 
 ---@alias vinano.RateGate fun(fn: fun()) registers fn, called once when reserve() may succeed again
 
@@ -200,7 +195,9 @@ function Limiter:reserve(now)
   return t - now, ticket
 end
 
--- Removes a ticket from the outstanding set (observe, cancel, stale).
+---Removes a ticket from the outstanding set (observe, cancel, stale).
+---@param ticket vinano.RateTicket
+---@return boolean forgotten false when it was already done
 function Limiter:forget(ticket)
   if ticket.done then return false end
   ticket.done = true
@@ -308,9 +305,10 @@ end
 ---the server and nothing usable came back: pass nil). Releases the probe and
 ---the gates.
 ---@param ticket vinano.RateTicket
----@param rate_limit vinano.RateInfo|nil the response's snapshot
+---@param rate_limit vinano.RateLimit|nil the response's snapshot
 ---@param now number monotonic seconds
 ---@param unix_now number|nil Unix time, to read a reset above 10^9
+---@return nil
 function Limiter:observe(ticket, rate_limit, now, unix_now)
   if not self:forget(ticket) then return end
   self.seen = true
@@ -322,6 +320,7 @@ end
 ---server's quota); a cancelled probe lets the next reserver probe.
 ---@param ticket vinano.RateTicket
 ---@param now number monotonic seconds
+---@return nil
 function Limiter:cancel(ticket, now)
   if not self:forget(ticket) then return end
   remove_slot(self.slots, ticket.slot)

@@ -3,6 +3,7 @@
 -- answers is applied here and only here: status to kind, errors told inside
 -- a 2xx body, poll states, the fields an operation needs, X-RateLimit-* and
 -- Retry-After.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local api = require "vinano.api"
 local errors = require "vinano.errors"
 
@@ -99,6 +100,7 @@ local function number(s)
   return tointeger and tointeger(n) or n
 end
 
+---The server's X-RateLimit-* snapshot of one response (any field may be nil).
 ---@class vinano.RateLimit
 ---@field limit? integer X-RateLimit-Limit
 ---@field remaining? integer X-RateLimit-Remaining
@@ -165,6 +167,7 @@ Info.__index = function(info, k)
   end
 end
 
+---What a response said besides its body: `client:last_response()`.
 ---@class vinano.Info
 ---@field status? integer HTTP status (nil: no response)
 ---@field headers table<string, string> lower-case names (built on first read)
@@ -252,7 +255,7 @@ end
 ---@field unix_now number os.time()
 
 --- Facts of a finished transfer -> res, err, info.
----@param f table the transfer's facts
+---@param f table the transfer's facts (docs/architecture.md)
 ---@param ctx vinano.Context
 ---@return table|nil res
 ---@return vinano.Error|nil err

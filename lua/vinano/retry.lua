@@ -1,6 +1,7 @@
 -- What may be retried, and after how long.  The rule that matters most: a
 -- generate or submit POST that may have reached the server is not sent
 -- again (it can cost credits twice) unless the caller opts in.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local errors = require "vinano.errors"
 
 local M = {}

@@ -8,6 +8,7 @@
 --   * the proxy is decided here, from the option or from the environment
 --     variables libcurl would read, and handed to libcurl explicitly, so the
 --     environment cannot change the route behind this check.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 local DEFAULT_PORT = { http = 80, https = 443 }

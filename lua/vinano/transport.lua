@@ -18,6 +18,7 @@
 -- them (transport.clients()) and are told when one appears or is closed
 -- (transport.set_listener).  transport.close(c) delivers {cancelled = true}
 -- to every task awaiting one of c's transfers, forgets c, then closes it.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local async = require "vinano.async"
 local progress = require "vinano.progress"
 
@@ -41,7 +42,8 @@ local listener = nil -- { add = fn(c), forget = fn(c) } from the host driver
 ---Tells the host driver about clients: add(c) when a client gets its first
 ---awaited transfer, forget(c) before a client is closed (stop watching its
 ---sockets then).  nil removes the listener.
----@param l { add: fun(c), forget: fun(c) }?
+---@param l { add: fun(c: userdata), forget: fun(c: userdata) }?
+---@return nil
 function transport.set_listener(l)
   listener = l
 end
@@ -120,6 +122,7 @@ end
 ---by progress.lua); one that raises cancels its own transfer, whose task
 ---gets the cancelled facts and the raised value.
 ---@param now number? the clock (default core.now())
+---@return nil
 function transport.check_progress(now)
   if nwatched == 0 then return end
   now = now or core().now()
@@ -201,6 +204,7 @@ end
 
 ---Sleeps s seconds: yields inside a task, blocks otherwise (core.sleep).
 ---@param s number
+---@return nil
 function transport.sleep(s)
   if async.current() then return async.sleep(s) end
   return core().sleep(s)
@@ -230,6 +234,16 @@ local function blocking(c, spec, on_progress)
   return facts
 end
 
+---Inside a task: waits until gate calls back (a closed rate-limiter gate;
+---it always opens, at the latest when the request it waits for ends).
+---@param gate fun(open: fun())
+---@return nil
+function transport.wait_gate(gate)
+  async.suspend(function(resume)
+    gate(function() resume() end)
+  end)
+end
+
 ---Performs one transfer and returns its facts (see docs/architecture.md),
 ---plus the value on_progress raised if it did (the transfer was then
 ---cancelled).  Inside a task: starts it with queue = true and suspends until
@@ -241,15 +255,6 @@ end
 ---@param opts { on_progress: fun(sent: number, total_up: number, received: number, total_down: number)? }?
 ---@return table facts
 ---@return any callback_error
----Inside a task: waits until gate calls back (a closed rate-limiter gate;
----it always opens, at the latest when the request it waits for ends).
----@param gate fun(open: fun())
-function transport.wait_gate(gate)
-  async.suspend(function(resume)
-    gate(function() resume() end)
-  end)
-end
-
 function transport.perform(c, spec, opts)
   local on_progress = opts and opts.on_progress
   local me = async.current()
@@ -278,6 +283,7 @@ end
 ---with `{cancelled = true}` facts (the transfers are cancelled) and the
 ---driver stops watching it.  Does not close the client.
 ---@param c userdata
+---@return nil
 function transport.forget(c)
   local recs = {}
   for _, rec in pairs(owners) do
@@ -297,6 +303,7 @@ end
 ---its transfers get `{cancelled = true}`, the scheduler and drivers forget
 ---it, then the core client is closed.  Idempotent.
 ---@param c userdata
+---@return nil
 function transport.close(c)
   transport.forget(c)
   c:close()

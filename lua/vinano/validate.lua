@@ -6,6 +6,7 @@
 --     (encodable values, no CR/LF/NUL smuggled into part headers or paths,
 --     files that exist, are regular, readable and within 100 MB).  These
 --     run even with validate = false.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local api = require "vinano.api"
 local errors = require "vinano.errors"
 

@@ -1,6 +1,7 @@
 -- The jobs of a batch: normalising the caller's tables, reading a JSON Lines
 -- manifest, checking every job before anything is sent, and the canonical
 -- form of a job's parameters that tells the journal whether a job changed.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local cjson = require("cjson").new()
 local fs = require "vinano.batch.fs"
 
@@ -51,11 +52,30 @@ local function canonical(v, out)
   end
 end
 
+--- The canonical JSON of a value: sorted keys, one spelling per number.
+---@param v any
+---@return string
 function M.canonical(v)
   local out = {}
   canonical(v, out)
   return table.concat(out)
 end
+
+---A job as the caller writes it: generate fields plus `out` and `id`.
+---@class vinano.BatchJobSpec: vinano.GenerateParams
+---@field out string the file to write (relative: to opts.out_dir)
+---@field id? string|number a stable id (default: `out` as written)
+
+---A job as vinano.batch works on it (normalize, load).
+---@class vinano.BatchJob
+---@field index integer position in the input list
+---@field id string
+---@field out string the path written
+---@field params vinano.GenerateParams the generate fields
+---@field canon string their canonical JSON (tells the journal whether the job changed)
+---@field model string params.model, or "default"
+---@field line? integer the manifest's line (batch.load)
+---@field action? "skip"|"uncertain"|"download"|"poll"|"submit" what this run does with it (set by batch.run)
 
 local RESERVED = { out = true, id = true }
 
@@ -66,9 +86,13 @@ end
 -- normalize(list, opts) -> jobs, or nil and a list of problems
 -- ({index=, field=, message=}).  A job: {index, id, out (the path written),
 -- params (the generate fields), canon (their canonical JSON), model}.
--- opts.out_dir: base of relative `out` paths; opts.image_dir: base of
--- relative image paths (a manifest's folder); opts.canon: per-job canonical
--- strings computed before paths were resolved.
+-- opts.out_dir: base of relative `out` paths; opts.canon: per-job canonical
+-- strings computed before paths were resolved (image paths are resolved by
+-- load, not here).
+---@param list vinano.BatchJobSpec[]
+---@param opts? {out_dir?: string, canon?: string[]}
+---@return vinano.BatchJob[]|nil jobs
+---@return {index: integer, field: string?, message: string}[]|nil problems
 function M.normalize(list, opts)
   opts = opts or {}
   local jobs, problems, ids, outs = {}, {}, {}, {}
@@ -126,6 +150,10 @@ end
 -- the manifest's folder, so a manifest and its inputs move together.  The
 -- canonical form is taken before paths are resolved, so moving the folder
 -- does not make every job new.
+---@param path string
+---@param opts? {out_dir?: string}
+---@return vinano.BatchJob[]|nil jobs
+---@return {line: integer?, index: integer?, message: string}[]|nil problems
 function M.load(path, opts)
   opts = opts or {}
   local f, err = io.open(path, "rb")
@@ -191,6 +219,10 @@ end
 -- validation (refused before sending: a per-call max_credits below any
 -- estimate stops a valid request just after validation passed), and the
 -- image files read as the core would.
+---@param client vinano.Client
+---@param job {params: vinano.GenerateParams}
+---@return true|nil ok
+---@return vinano.Error|table|nil err
 function M.check(client, job)
   local _, err = client:submit_async(job.params, { max_credits = -1 })
   if err and err.field ~= "max_credits" then return nil, err end

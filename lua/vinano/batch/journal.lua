@@ -4,6 +4,7 @@
 -- process killed at any moment leaves a journal that says what may have
 -- been paid for.  Reading folds the lines into one record per job; a last
 -- line cut short by a kill is ignored.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local cjson = require("cjson").new()
 local vinano = require "vinano"
 
@@ -16,10 +17,10 @@ local M = {}
 local Journal = {}
 Journal.__index = Journal
 
--- Folds one line into the records.  A line whose parameters differ from the
--- job's record starts the job over: changed parameters are a new job.
--- Credits a job's record says were (or may have been) spent: reported costs
--- of its tasks, plus estimates of submissions whose outcome is unknown.
+--- Credits a job's record says were (or may have been) spent: reported costs
+--- of its tasks, plus estimates of submissions whose outcome is unknown.
+---@param rec table|nil a record of read()
+---@return number credits
 function M.committed(rec)
   if not rec then return 0 end
   return (rec.carried or 0) + (rec.spent or 0) + (rec.maybe or 0) + (rec.uncertain and rec.estimate or 0)
@@ -75,8 +76,11 @@ local function fold(records, line)
   return true
 end
 
--- read(path) -> records (id -> record), info {lines=, ignored=, torn=}.
--- A missing file is an empty journal.
+--- read(path) -> records (id -> record), info {lines=, ignored=, torn=}.
+--- A missing file is an empty journal.
+---@param path string
+---@return table<string, table> records
+---@return {lines: integer, ignored: integer, torn: boolean, ends_without_newline: boolean?} info
 function M.read(path)
   local records, info = {}, { lines = 0, ignored = 0, torn = false }
   local f = io.open(path, "rb")
@@ -107,7 +111,11 @@ function M.read(path)
   return records, info
 end
 
--- open(path) -> journal, records, info; or nil and a message.
+--- open(path) -> journal, records, info; or nil and a message.
+---@param path string
+---@return table|nil journal with :write(line), :sync(text), :close()
+---@return table<string, table>|string records, or the message
+---@return table? info as read() gives it
 function M.open(path)
   local records, info = M.read(path)
   local f, err = io.open(path, "ab")
@@ -124,6 +132,10 @@ function M.open(path)
   return j, records, info
 end
 
+--- Writes text, flushes and fsyncs.  Returns true, or nil and a message.
+---@param text string
+---@return true|nil ok
+---@return string|nil err
 function Journal:sync(text)
   local ok, err = self.fh:write(text)
   if ok then ok, err = vinano.fsync(self.fh) end
@@ -131,8 +143,11 @@ function Journal:sync(text)
   return true
 end
 
--- Appends one line for a job and folds it into the records; returns only
--- once it is flushed and fsynced.  Returns true, or nil and a message.
+--- Appends one line for a job and folds it into the records; returns only
+--- once it is flushed and fsynced.  Returns true, or nil and a message.
+---@param line table {id=, state=, ...}; `t` (os.time()) is added
+---@return true|nil ok
+---@return string|nil err
 function Journal:write(line)
   line.t = line.t or os.time()
   local ok, err = self:sync(cjson.encode(line) .. "\n")
@@ -141,6 +156,8 @@ function Journal:write(line)
   return true
 end
 
+--- Closes the file.  Idempotent.
+---@return nil
 function Journal:close()
   if self.fh then
     self.fh:close()

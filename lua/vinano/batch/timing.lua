@@ -8,6 +8,7 @@
 -- 0.85 d for the first case (so the estimate can come down when tasks get
 -- faster) and the midpoint for the second; the first poll waits the 75th
 -- percentile of the recent samples, so most tasks are done at that poll.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 local Timing = {}
@@ -15,14 +16,21 @@ Timing.__index = Timing
 
 local KEEP = 16 -- recent samples per model
 
+--- A first-poll estimator.
+---@param opts? {first_poll?: number, min_first_poll?: number} seconds: the delay before any sample (3), the shortest (0.5)
+---@return table timing with :record and :first_delay
 function M.new(opts)
   opts = opts or {}
   return setmetatable({ default = opts.first_poll or 3, min = opts.min_first_poll or 0.5,
     samples = {} }, Timing)
 end
 
--- first_pending: elapsed seconds at the last poll that found the task still
--- pending (nil if none); done_at: elapsed seconds at the poll that found it done.
+--- first_pending: elapsed seconds at the last poll that found the task still
+--- pending (nil if none); done_at: elapsed seconds at the poll that found it done.
+---@param model string
+---@param first_pending number|nil
+---@param done_at number
+---@return nil
 function Timing:record(model, first_pending, done_at)
   local sample = first_pending and (first_pending + done_at) / 2 or done_at * 0.85
   local list = self.samples[model]
@@ -34,7 +42,9 @@ function Timing:record(model, first_pending, done_at)
   if #list > KEEP then table.remove(list, 1) end
 end
 
--- Seconds from submission to the first poll of a task of this model.
+--- Seconds from submission to the first poll of a task of this model.
+---@param model string
+---@return number seconds
 function Timing:first_delay(model)
   local list = self.samples[model]
   if not list or #list == 0 then return self.default end

@@ -1,5 +1,6 @@
 -- `vinano batch MANIFEST.jsonl`: vinano.batch from the command line, with a
 -- live display on a terminal, plain lines otherwise, or JSON events.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local cli = require "vinano.cli"
 local display = require "vinano.cli.display"
 local batch = require "vinano.batch"
@@ -84,6 +85,9 @@ local function event_json(job, state, d)
   return e
 end
 
+--- `vinano batch`: returns the exit status (raises cli.fail for errors).
+---@param args table argparse's result
+---@return integer status
 function M.run(args)
   local manifest = args.manifest
   local f = io.open(manifest, "rb")

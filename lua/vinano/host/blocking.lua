@@ -4,6 +4,7 @@
 -- scheduler's next timer, or sleeps until that timer when nothing is in
 -- flight.  It never spins: every call either waits or reports that nothing
 -- could ever wake it.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 local function core() return require "vinano.core" end

@@ -4,6 +4,7 @@
 --   local async = require "vinano.async"
 --   function love.load() async.host(); async.spawn(my_task) end
 --   function love.update(dt) async.update(0) end
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 local function default_sched() return require("vinano.async").default end

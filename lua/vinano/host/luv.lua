@@ -19,6 +19,7 @@
 -- of client:generate_cb) runs on the main loop instead, where the whole Vim
 -- API is allowed.  Task errors nobody joins go to vim.notify (through
 -- vim.schedule) unless async.on_error was set, or opts.notify == false.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
 
 local function default_sched() return require("vinano.async").default end
