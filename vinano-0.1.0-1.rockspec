@@ -10,7 +10,8 @@ description = {
   detailed = [[
     Sync and async image generation with the ViNano API: multipart uploads
     streamed from disk by libcurl, JSON through lua-cjson, connection reuse,
-    structured errors, and a local ViNano-compatible mock server for tests.
+    structured errors, resumable batches and the `vinano` command (the mock
+    server for tests is its own rock, vinano-mock).
     Builds for Lua 5.1 to 5.4 and LuaJIT.
   ]],
   license = "MIT",

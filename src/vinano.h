@@ -26,7 +26,7 @@
 #include "buffer.h"
 #include "platform.h"
 
-#define VN_VERSION "0.2.0"
+#define VN_VERSION "0.1.0"
 #define VN_CLIENT_MT "vinano.core.client"
 #define VN_TRANSFER_MT "vinano.core.transfer"
 

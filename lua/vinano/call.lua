@@ -165,7 +165,7 @@ function M.run(client, op, build, opts)
     end
     local spec = build(left)
     if client.on_request then -- the table only when someone looks at it
-      hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt, url = client.public_url(spec.url) })
+      hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt, url = spec.url })
     end
     local facts, raised = transport.perform(client.core, spec, opts.on_progress and opts)
     ctx.unix_now = os.time()

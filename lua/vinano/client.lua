@@ -38,11 +38,12 @@ local OPTIONS = {
   insecure = "boolean", allow_http = "boolean", verbose = "boolean",
 }
 
--- number options: lowest allowed, whether it must be whole
+-- number options: the lowest allowed, whether that lowest is allowed itself,
+-- whether it must be whole
 local RANGES = {
-  timeout = { 0, false }, connect_timeout = { 0, false }, stall_timeout = { 0, false },
-  rate_window = { 0, false }, max_retries = { -1, true }, rate_limit = { 0, true },
-  max_credits = { -1, false }, max_response = { 0, true },
+  timeout = { 0, false, false }, connect_timeout = { 0, false, false }, stall_timeout = { 0, false, false },
+  rate_window = { 0, false, false }, max_retries = { 0, true, true }, rate_limit = { 1, true, true },
+  max_credits = { 0, true, false }, max_response = { 1, true, true },
 }
 
 -- msg is formatted with detail only on failure: no string is built per call
@@ -89,8 +90,10 @@ local function check_options(opts)
     local range = RANGES[key]
     if range then
       if v ~= v or v == math.huge or v == -math.huge then bad_option(key, "must be a finite number") end
-      if v <= range[1] then bad_option(key, range[1] == 0 and "must be > 0" or "must be >= 0") end
-      if range[2] and v ~= math.floor(v) then bad_option(key, "must be a whole number") end
+      if v < range[1] or (v == range[1] and not range[2]) then
+        bad_option(key, ("must be %s %d"):format(range[2] and ">=" or ">", range[1]))
+      end
+      if range[3] and v ~= math.floor(v) then bad_option(key, "must be a whole number") end
     end
   end
   if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then bad_option("plan", '"monthly" or "yearly" expected') end
@@ -181,14 +184,6 @@ function Client:__tostring()
     self.core:running())
 end
 
---- For the on_request hook: URLs as the user gave them (base_url holds no
---- credentials: route.base refuses them).  Internal (call.lua's).
----@param url string
----@return string
-function Client.public_url(url)
-  return url
-end
-
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 
@@ -210,10 +205,10 @@ end
 
 local fs = { stat = core.stat, readable = core.readable }
 
-local function post(self, fname, op, params, opts)
-  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
-  argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
-  check_opts(opts, 2, fname)
+-- Everything that can be refused before sending, in order: the API's
+-- rules (unless validate = false), what could not be sent safely, the
+-- files on disk, max_credits.
+local function refusal(self, params, opts)
   if self.refusal then return refused(self) end
   if self.validate then
     local ok, err = validate.params(params)
@@ -232,6 +227,15 @@ local function post(self, fname, op, params, opts)
         { field = "max_credits", rule = "max_credits", estimate = cost })
     end
   end
+  return true
+end
+
+local function post(self, fname, op, params, opts)
+  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
+  argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
+  check_opts(opts, 2, fname)
+  local ok, err = refusal(self, params, opts)
+  if not ok then return nil, err end
   if not self.has_token then return no_token() end
   local url = self.base_url .. api.endpoints[op].path
   local parts = api.parts(params)
@@ -242,6 +246,19 @@ end
 
 ---The parameters of `client:generate` and `client:submit_async` (the API
 ---page's fields).  At least one of prompt, image and imageUrl.
+--- What generate or submit_async would refuse before sending, without
+--- sending anything: true, or nil and the same invalid_request error.
+---@param params vinano.GenerateParams
+---@param opts? {max_credits?: number}
+---@return true|nil ok
+---@return vinano.Error|nil err
+function Client:check(params, opts)
+  argcheck(getmetatable(self) == Client, 1, "check", "client expected (use client:%s)", "check")
+  argcheck(type(params) == "table", 1, "check", "table expected, got %s", type(params))
+  check_opts(opts, 2, "check")
+  return refusal(self, params, opts)
+end
+
 ---@class vinano.GenerateParams
 ---@field prompt? string at most 2000 characters (UTF-8 characters, not bytes)
 ---@field model? vinano.Model default "gemini-2.5-flash-image-preview"

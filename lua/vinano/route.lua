@@ -38,7 +38,7 @@ function M.base(parse_url, url)
   local path = (u.path or "/"):gsub("/+$", "")
   local port = u.port or DEFAULT_PORT[u.scheme]
   local authority = u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host
-  if u.port then authority = authority .. ":" .. u.port end
+  if u.port and u.port ~= DEFAULT_PORT[u.scheme] then authority = authority .. ":" .. u.port end
   return { url = u.scheme .. "://" .. authority .. path, scheme = u.scheme, host = u.host, port = port, path = path }
 end
 

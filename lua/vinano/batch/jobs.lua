@@ -202,38 +202,15 @@ function M.load(path, opts)
   return jobs
 end
 
-local function image_paths(v, into)
-  if type(v) == "string" then
-    into[#into + 1] = v
-  elseif type(v) == "table" then
-    if v.path then
-      into[#into + 1] = v.path
-    elseif v.data == nil then
-      for _, x in ipairs(v) do image_paths(x, into) end
-    end
-  end
-  return into
-end
-
--- check(client, job) -> true, or nil and a vinano error.  The client's own
--- validation (refused before sending: a per-call max_credits below any
--- estimate stops a valid request just after validation passed), and the
--- image files read as the core would.
+-- check(client, job) -> true, or nil and a vinano error: everything the
+-- client would refuse before sending (its rules, the files on disk), sent
+-- nowhere.
 ---@param client vinano.Client
 ---@param job {params: vinano.GenerateParams}
 ---@return true|nil ok
----@return vinano.Error|table|nil err
+---@return vinano.Error|nil err
 function M.check(client, job)
-  local _, err = client:submit_async(job.params, { max_credits = -1 })
-  if err and err.field ~= "max_credits" then return nil, err end
-  for _, p in ipairs(image_paths(job.params.image, {})) do
-    local f, why = io.open(p, "rb")
-    if not f then
-      return nil, { kind = "invalid_request", field = "image", message = "image: " .. tostring(why) }
-    end
-    f:close()
-  end
-  return true
+  return client:check(job.params)
 end
 
 return M
