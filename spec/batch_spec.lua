@@ -135,11 +135,23 @@ describe("vinano.batch", function()
     f:write('{"id":"img/01.png","state":"sav')
     f:close()
 
-    -- 5. a plain rerun completes everything but the uncertain job, and says so
+    -- the uncertain jobs are exactly those whose last line is `submitting`:
+    -- the delayed one, and any other a kill caught with its request in flight
+    -- (how many depends on timing; which they are, the journal says)
+    local uncertain = {}
+    for id, state in pairs(cli.last_states(journal_lines())) do
+      if state == "submitting" then uncertain[#uncertain + 1] = id end
+    end
+    table.sort(uncertain)
+    local is_uncertain = {}
+    for _, id in ipairs(uncertain) do is_uncertain[id] = true end
+    assert.is_true(is_uncertain[uncertain_id])
+
+    -- 5. a plain rerun completes everything but the uncertain jobs, and says so
     local code, out = cli.run(mock, args)
     assert.are.equal(1, code, out)
-    assert.matches("uncertain: " .. uncertain_id:gsub("%p", "%%%0"), out)
-    assert.matches("saved %d+, already saved %d+, failed 0, uncertain 1", out)
+    for _, id in ipairs(uncertain) do assert.matches("uncertain: " .. id:gsub("%p", "%%%0"), out) end
+    assert.matches("saved %d+, already saved %d+, failed 0, uncertain " .. #uncertain .. ",", out)
 
     -- 6. asked to, it sends the uncertain job again
     local retry_args = {}
@@ -151,8 +163,15 @@ describe("vinano.batch", function()
     for _, j in ipairs(jobs) do assert_png(dir .. "/" .. j.out) end
     local n = submissions(mock)
     for _, j in ipairs(jobs) do
-      local expected = j.prompt == delayed and 2 or 1
-      assert.are.equal(expected, n[j.prompt], j.prompt .. " submitted " .. tostring(n[j.prompt]) .. " times")
+      local times = n[j.prompt]
+      if j.prompt == delayed then
+        assert.are.equal(2, times, j.prompt .. " (reached the server, then sent again as asked)")
+      elseif is_uncertain[j.out] then
+        -- sent again as asked: once more if the killed request had reached the server
+        assert.is_true(times == 1 or times == 2, j.prompt .. " submitted " .. tostring(times) .. " times")
+      else
+        assert.are.equal(1, times, j.prompt .. " submitted " .. tostring(times) .. " times")
+      end
     end
     -- a third run has nothing left to do and sends nothing
     local requests = #mock:requests()
