@@ -241,10 +241,10 @@ end
 ---@return vinano.Error|nil err
 function M.shape(params)
   for k, v in pairs(params) do
-    if type(k) ~= "string" or not header_safe(k) then
+    local f = api.field[k] -- the API's own names are safe: only unknown ones are scanned
+    if not f and (type(k) ~= "string" or not header_safe(k)) then
       return invalid(tostring(k), "name", "field names must be strings without CR, LF, NUL or a double quote")
     end
-    local f = api.field[k]
     local kind = f and f.type
     local ok, err
     if kind == "files" then
