@@ -256,7 +256,13 @@ if cg then
       .. " c:start %.0f (vn_form_build %.0f), c:step %.0f, t:result %.0f", incore, per(v1, v2, "fn:c_start"),
       per(v1, v2, "fn:vn_form_build"), per(v1, v2, "fn:c_step"), per(v1, v2, "fn:t_result"))
     say("    the Lua layer (everything outside the calls into core.so: client, validate, api.parts, call, transport,"
-      .. " response with cjson) %.0f; of which cjson %.0f", vt - incore, from_lua(v1, v2, "cjson"))
+      .. " response with cjson) %.0f", vt - incore)
+    local g1, g2 = load("vinano-nogc", n1), load("vinano-nogc", n2)
+    if g1 and g2 then
+      local gt = per(g1, g2, "total:")
+      say("    with the collector stopped (attribution only): %.0f (%+.0f), Lua layer %.0f", gt, gt - vt,
+        gt - from_lua(g1, g2, "vinano/core%.so"))
+    end
     if p1 and p2 then
       local parts = {}
       for _, name in ipairs { "validate", "parts", "classify", "call", "generate" } do

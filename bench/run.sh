@@ -15,6 +15,7 @@
 #   BENCH_ROUNDS=9   rounds per contender (the table shows the median)
 #   BENCH_QUICK=1    fewer requests and rounds: a smoke run of everything
 #   BENCH_PIN=0      no CPU pinning (see bench/README.md for why it pins)
+#   BENCH_ONLY=callgrind  only the instruction counts (a profiling loop)
 #   BENCH_OUT=FILE   where the report is saved (default out/bench.txt)
 #   VINANO_TREE=DIR  measure the vinano of another tree (its lua/ and build/,
 #                    built here with make)
@@ -30,6 +31,7 @@ TREEB=""
 OUT=${BENCH_OUT:-$ROOT/out/bench.txt}
 ROUNDS=${BENCH_ROUNDS:-9}
 QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-}
 TOKEN=bench-token
 T_START=$(date +%s)
 
@@ -248,6 +250,7 @@ else
   NS=600; NS_IMG=300; NCLI=20; NSSL=8; NA=3000; NA1=800; SLOW_ROUNDS=3
 fi
 
+if [ "$ONLY" != callgrind ]; then
 log "sync contenders: $ROUNDS rounds (server and client share vCPU 1)"
 server_cpu 1
 for r in $(seq 1 "$ROUNDS"); do
@@ -295,12 +298,14 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
   done
 done
+fi
 
 # ----------------------------------------------------- side measurements
 SIDE=$TMP/side
 : > "$SIDE"
 side() { echo "$*" >> "$SIDE"; }
 
+if [ "$ONLY" != callgrind ]; then
 log "memory: 100 MB upload and download"
 for lua in lua5.4 luajit; do
   runner=("${V54[@]}")
@@ -362,6 +367,7 @@ side "step|lua5.4|async.update(0), 256 tasks|$out"
 out=$("${FL[@]}" idle "$BASE/slow" "$CA" $TOKEN 256 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
 side "step|C|curl_multi_perform (floor.c)|$out"
 
+fi
 log "callgrind: instructions per request (vinano on Lua 5.4, and the floor)"
 server_cpu 0
 CG1=20
@@ -380,6 +386,8 @@ cg() { # name requests -- command...
 VCG=(lua5.4 "$BENCH/vinano_bench.lua")
 cg vinano $CG1 "${VCG[@]}" calls "$BASE" "$CA" $CG1
 cg vinano $CG2 "${VCG[@]}" calls "$BASE" "$CA" $CG2
+cg vinano-nogc $CG1 "${VCG[@]}" calls "$BASE" "$CA" $CG1 nogc
+cg vinano-nogc $CG2 "${VCG[@]}" calls "$BASE" "$CA" $CG2 nogc
 cg core $CG1 "${VCG[@]}" corecalls "$BASE" "$CA" $CG1
 cg core $CG2 "${VCG[@]}" corecalls "$BASE" "$CA" $CG2
 # the Lua layer's pieces, without I/O: (run of P2 - run of P1) / (P2 - P1)
@@ -407,7 +415,11 @@ cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
 side "cg|$CG1|$CG2|$TMP|$P1|$P2"
 # the profiles themselves, and callgrind_annotate's inclusive view of the
 # 160-request vinano run, kept for reading (out/callgrind/)
-cp "$TMP"/cg.vinano.$CG2 "$TMP"/cg.floor.$CG2 "$TMP"/cg.core.$CG2 "$CGOUT"/ 2>/dev/null || true
+cp "$TMP"/cg.vinano.* "$TMP"/cg.floor.* "$TMP"/cg.core.* "$CGOUT"/ 2>/dev/null || true
+for name in vinano core floor; do
+  [ -f "$TMP/cg.$name.$CG2" ] && lua5.4 "$BENCH/cgdiff.lua" "$TMP/cg.$name.$CG1" $CG1 "$TMP/cg.$name.$CG2" $CG2 40 \
+    > "$CGOUT/$name.per-request.txt" 2>/dev/null || true
+done
 if command -v callgrind_annotate >/dev/null && [ -f "$TMP/cg.vinano.$CG2" ]; then
   callgrind_annotate --inclusive=yes --threshold=99 "$TMP/cg.vinano.$CG2" 2>/dev/null | head -80 > "$CGOUT/vinano.inclusive.txt" || true
 fi

@@ -14,7 +14,8 @@
 --   download BASE CA URL PATH    peak RSS while URL streams to PATH
 --   step  BASE CA INFLIGHT ITER  time of one core:step(0) with INFLIGHT held
 --   update BASE CA INFLIGHT ITER time of one async.update(0), same load
---   calls BASE CA N              N plain generates (for callgrind)
+--   calls BASE CA N [nogc]       N plain generates (for callgrind); nogc: the
+--                                collector stopped (what garbage costs)
 --   corecalls BASE CA N          N bare core transfers (for callgrind)
 --   part WHAT N BASE CA          WHAT (validate | parts | classify | call |
 --                                generate) N times with no I/O where it can
@@ -283,9 +284,12 @@ elseif mode == "step" or mode == "update" then
   client:close()
 
 elseif mode == "calls" then
+  -- calls BASE CA N [nogc]: nogc stops the collector first (attribution only:
+  -- what the garbage of a call costs is the difference)
   local n = tonumber(arg[4])
   local client = new_client()
   local params = params_with()
+  if arg[5] == "nogc" then collectgarbage("stop") end
   for _ = 1, n do check(client:generate(params)) end
 
 elseif mode == "corecalls" then
