@@ -263,6 +263,7 @@ for r in $(seq 1 "$ROUNDS"); do
     record sync $case 1 vinano "vinano client:generate, Lua 5.4" "${V54[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     record sync $case 1 vinano "vinano client:generate, LuaJIT" "${VJIT[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     record sync $case 1 ref "vinano core transfer (no API layer), 5.4" "${V54[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
+    record sync $case 1 ref "vinano core transfer (no API layer), LuaJIT" "${VJIT[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     if [ -n "$TREEB" ]; then
       record sync $case 1 vinano "vinano client:generate, Lua 5.4 [B]" "${V54B[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
       record sync $case 1 vinano "vinano client:generate, LuaJIT [B]" "${VJITB[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
