@@ -19,7 +19,7 @@ local tointeger = math.tointeger -- 5.3+: whole floats become integers (64, not 
 
 local function integers(t, depth)
   if depth > 64 then return end
-  for k, v in pairs(t) do
+  for k, v in next, t do -- decoded tables have no metatable: next, not pairs
     local tv = type(v)
     if tv == "number" then
       local i = tointeger(v)
