@@ -267,7 +267,9 @@ if cg then
       local parts = {}
       for _, name in ipairs { "validate", "parts", "classify", "call", "generate" } do
         local a, b = load("part-" .. name, p1), load("part-" .. name, p2)
-        if a and b then parts[#parts + 1] = ("%s %.0f"):format(name, ((b["total:"] or 0) - (a["total:"] or 0)) / (p2 - p1)) end
+        if a and b then
+          parts[#parts + 1] = ("%s %.0f"):format(name, ((b["total:"] or 0) - (a["total:"] or 0)) / (p2 - p1))
+        end
       end
       say("    Lua pieces alone, no I/O (Ir per call): %s", table.concat(parts, " | "))
       say("      validate = params + shape + files; parts = api.parts; classify = response.classify of real facts;"
