@@ -197,7 +197,9 @@ end
 ---@return vinano.Part[]
 function M.parts(params)
   local parts, n = {}, 0
-  for _, f in ipairs(M.fields) do
+  local fields = M.fields
+  for i = 1, #fields do -- a numeric loop: no iterator call per field
+    local f = fields[i]
     local v = params[f.name]
     if v ~= nil then
       if f.type == "files" then

@@ -60,6 +60,10 @@ local function truthy(v) return v == true or v == "true" end
 
 local each = api.each
 
+-- The string fields of a file table (module constants: no table per call).
+local FILE_KEYS = { "path", "data", "filename", "content_type" }
+local HEADER_KEYS = { "filename", "content_type" }
+
 local function check_image(spec, label)
   local t = type(spec)
   if t == "string" then
@@ -72,7 +76,8 @@ local function check_image(spec, label)
   if (spec.path == nil) == (spec.data == nil) then
     return invalid(label, "file", "a file table needs exactly one of path= or data=")
   end
-  for _, k in ipairs { "path", "data", "filename", "content_type" } do
+  for i = 1, #FILE_KEYS do
+    local k = FILE_KEYS[i]
     if spec[k] ~= nil and type(spec[k]) ~= "string" then
       return invalid(label, "file", k .. " must be a string, got " .. type(spec[k]))
     end
@@ -123,12 +128,14 @@ function M.params(params)
         .. " validate = false sends it anyway)")
     end
   end
-  for _, f in ipairs(STRING_FIELDS) do
+  for i = 1, #STRING_FIELDS do -- numeric loops over these constant lists: no iterator call per field
+    local f = STRING_FIELDS[i]
     if params[f] ~= nil and type(params[f]) ~= "string" then
       return invalid(f, "type", "expected a string, got " .. type(params[f]))
     end
   end
-  for _, f in ipairs(BOOLEAN_FIELDS) do
+  for i = 1, #BOOLEAN_FIELDS do
+    local f = BOOLEAN_FIELDS[i]
     if params[f] ~= nil and not is_bool(params[f]) then
       return invalid(f, "type", "expected a boolean, got " .. type(params[f]))
     end
@@ -218,14 +225,16 @@ local function check_file_shape(spec, label)
   if (spec.path == nil) == (spec.data == nil) then
     return invalid(label, "file", "a file table needs exactly one of path= or data= (a string)")
   end
-  for _, k in ipairs { "path", "data", "filename", "content_type" } do
+  for i = 1, #FILE_KEYS do
+    local k = FILE_KEYS[i]
     if spec[k] ~= nil and type(spec[k]) ~= "string" then
       return invalid(label, "file", k .. " must be a string, got " .. type(spec[k]))
     end
   end
   if spec.path and spec.path:find("%z") then return invalid(label, "nul", "the file path contains a NUL byte") end
   if spec.path == "" then return invalid(label, "file", "empty file path") end
-  for _, k in ipairs { "filename", "content_type" } do
+  for i = 1, #HEADER_KEYS do
+    local k = HEADER_KEYS[i]
     if spec[k] and not header_safe(spec[k]) then
       return invalid(label, "header", k .. " must not contain CR, LF, NUL or a double quote")
     end
@@ -242,10 +251,10 @@ end
 ---@return vinano.Error|nil err
 function M.shape(params)
   for k, v in pairs(params) do
-    if type(k) ~= "string" or not header_safe(k) then
+    local f = api.field[k] -- the API's own names are safe: only unknown ones are scanned
+    if not f and (type(k) ~= "string" or not header_safe(k)) then
       return invalid(tostring(k), "name", "field names must be strings without CR, LF, NUL or a double quote")
     end
-    local f = api.field[k]
     local kind = f and f.type
     local ok, err
     if kind == "files" then
