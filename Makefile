@@ -85,7 +85,7 @@ check-asan:
 	@$(MAKE) --no-print-directory deps DEPS="build test http2"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
-	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore)" \
+	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
@@ -102,7 +102,7 @@ check-ubsan:
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
 	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
-	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore)" \
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
@@ -116,7 +116,7 @@ check-valgrind:
 	@$(MAKE) --no-print-directory deps DEPS="build test http2 valgrind"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all build/lua5.4-host
-	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(call specs,host nocore)" \
+	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(call specs,host nocore slow)" \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
 

@@ -10,8 +10,11 @@
 #              libcurl (nghttpd, luarocks and a C compiler, nvim): skipped by
 #              check-core
 #   #nocore    does not exercise the core inside the interpreter running busted
-#              (it runs other programs or reads files): skipped by check-asan
-#              and check-valgrind
+#              (it runs other programs or reads files): skipped by check-asan,
+#              -ubsan and -valgrind
+#   #slow      most of its time is real waiting (rate windows, kills and
+#              reruns) over core paths other specs cover: skipped by
+#              check-asan, -ubsan and -valgrind (still run by check, -compat)
 cd "$(dirname "$0")/.." || exit 1
 files=$(find spec mock/spec -name "*_spec.lua" | LC_ALL=C sort)
 [ $# -eq 0 ] && { echo $files; exit 0; }

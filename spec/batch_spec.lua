@@ -52,7 +52,7 @@ local function assert_png(path)
   assert.is_true(w > 0 and h > 0)
 end
 
-describe("vinano.batch", function()
+describe("vinano.batch #slow", function()
   local mock, dir
 
   before_each(function()

@@ -32,7 +32,7 @@ local function api_requests(mock)
   return n
 end
 
-describe("the vinano command", function()
+describe("the vinano command #slow", function()
   local mock, dir
 
   setup(function()

@@ -31,7 +31,7 @@ local function successes(results)
   return ok, kinds
 end
 
-describe("the rate limiter against the mock, limit equal to the server's", function()
+describe("the rate limiter against the mock, limit equal to the server's #slow", function()
   local mock
   setup(function()
     mock = mock_process.start { tokens = { env.token }, credits = 1e9, rate_limit = 20, rate_window = 6 }
