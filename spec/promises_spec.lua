@@ -148,6 +148,29 @@ describe("promises", function()
     end)
   end)
 
+  describe("a server that echoes the request", function()
+    it("never gets the token into an error's message", function()
+      local c = env.client(mock, { max_retries = 0 })
+      for _, body in ipairs {
+        '{"message":"bad header Authorization: Bearer ' .. env.token .. '"}',
+        '{"error":{"message":"token ' .. env.token .. ' is not allowed"}}',
+        "<html>you sent " .. env.token .. "</html>",
+      } do
+        mock:fault { action = "status", status = 400, path = GEN, body = body }
+        local res, err = c:generate { prompt = "x" }
+        assert.is_nil(res)
+        assert.are.equal("bad_request", err.kind)
+        assert.is_nil(tostring(err):find(env.token, 1, true), tostring(err))
+        assert.matches("<redacted>", err.message, 1, true)
+      end
+      mock:fault { action = "body", status = 200, path = GEN, body = "not json " .. env.token }
+      local _, err = c:generate { prompt = "x" }
+      assert.are.equal("decode", err.kind)
+      assert.is_nil(tostring(err):find(env.token, 1, true), tostring(err))
+      c:close()
+    end)
+  end)
+
   describe("row 7: a raising user callback fails only its own request", function()
     it("on_retry raising is a callback error, not a raise", function()
       mock:fault { action = "status", status = 429, path = GEN, headers = { ["Retry-After"] = "1" } }

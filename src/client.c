@@ -325,6 +325,24 @@ static int c_action(lua_State *L) {
   return 1;
 }
 
+/* c:redact(s): s with this client's token, and the value of any
+ * Authorization / Proxy-Authorization line, replaced by <redacted>: for
+ * text a server sent back (an error body that echoes the request). */
+static int c_redact(lua_State *L) {
+  vn_client *c = check_client(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  vn_buffer out = {NULL, 0, 0};
+  if (!vn_trace_redact(s, n, c->cfg.trace.token, c->cfg.trace.tokn, &out)) {
+    vn_buffer_free(&out);
+    return luaL_error(L, "vinano: out of memory");
+  }
+  lua_pushlstring(L, out.data ? out.data : "", out.len);
+  vn_wipe(out.data, out.cap);
+  vn_buffer_free(&out);
+  return 1;
+}
+
 static int c_running(lua_State *L) {
   lua_pushinteger(L, check_client(L, 1)->pool.running);
   return 1;
@@ -399,7 +417,7 @@ int vn_client_wait(lua_State *L) {
 void vn_client_register(lua_State *L) {
   static const luaL_Reg methods[] = {{"start", c_start},     {"step", c_step},       {"finished", c_finished},
                                      {"sockets", c_sockets}, {"action", c_action},   {"running", c_running},
-                                     {"close", c_close},     {NULL, NULL}};
+                                     {"redact", c_redact},   {"close", c_close},     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", c_close}, {"__close", c_close}, {"__tostring", c_tostring}, {NULL, NULL}};
   vn_class_register(L, VN_CLIENT_MT, methods, meta);
 }
