@@ -268,7 +268,9 @@ end
 
 local function cmd_mock(rest)
   local ok, mock_cli = pcall(require, "vinano.mock.cli")
-  if not ok then fail(FAILED, "the mock is not installed (it is its own rock: luarocks install vinano-mock, or make install-mock)") end
+  if not ok then
+    fail(FAILED, "the mock is not installed (it is its own rock: luarocks install vinano-mock, or make install-mock)")
+  end
   return mock_cli.main(rest)
 end
 
