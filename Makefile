@@ -18,12 +18,19 @@ LUA_VERSION  := $(if $(filter luajit,$(LUA)),5.1,$(patsubst lua%,%,$(LUA)))
 PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+BINDIR       ?= $(PREFIX)/bin
 
-.PHONY: all deps check check-compat check-one check-asan check-valgrind demo install lint clean bench fuzz soak
+.PHONY: reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
+
+# The specs are found, not listed: scripts/specs.sh prints every spec/*_spec.lua
+# except those tagged (in a describe name) with one of the busted tags given.
+# #host: runs in Neovim or LÖVE; #external: needs more than Lua + libcurl;
+# #nocore: does not exercise the core in the interpreter running busted.
+specs = $(shell sh scripts/specs.sh $(1))
 
 all: $(MODULE)
 
-$(BUILD)/obj/%.o: src/%.c src/vinano.h src/compat.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
@@ -31,29 +38,40 @@ $(MODULE): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) -shared -o $@ $(OBJS) $(CURL_LIBS)
 
-# Installs missing Debian packages (as root) or prints the apt-get line.
+# Installs missing Debian packages (as root) or prints the apt-get line; one
+# line per package group says what it is for.  DEPS picks the groups.
+DEPS ?= build test packaging http2 neovim love
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh $(DEPS)
 
 # Every spec on Lua 5.4 and on LuaJIT; ends with one "N passed, N failed" line.
-check: deps
+check:
+	@$(MAKE) --no-print-directory deps DEPS="build test packaging http2 neovim love"
 	@$(MAKE) --no-print-directory LUA=lua5.4 all
 	@$(MAKE) --no-print-directory LUA=luajit all
-	@sh scripts/check.sh lua5.4 luajit
+	@VINANO_SPECS="$(call specs)" sh scripts/check.sh lua5.4 luajit
 
-# The specs that load the core into the interpreter that runs them (the
-# mock's, Neovim's and LÖVE's specs run their own programs whatever runs busted).
-CORE_SPECS := spec/validate_spec.lua spec/client_spec.lua spec/wire_spec.lua spec/async_spec.lua \
-  spec/reliability_spec.lua spec/http2_spec.lua spec/regressions_spec.lua
+# The specs that need only Lua, busted, lua-cjson, LuaSocket and libcurl (no
+# Neovim, LÖVE, nghttpd or luarocks), for contributors on other systems.
+# LUAS: the interpreters, each by the name make's LUA takes.
+LUAS ?= lua5.4 luajit
+check-core:
+	@$(MAKE) --no-print-directory deps DEPS="build test"
+	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
+	@VINANO_SPECS="$(call specs,host external)" sh scripts/check.sh $(LUAS)
 
-# The other supported Luas: PUC 5.1, 5.2 and 5.3.
-check-compat: deps
+# The other supported Luas: PUC 5.1, 5.2 and 5.3 (every spec but the host ones,
+# which run Neovim's or LÖVE's LuaJIT whatever runs busted).
+check-compat:
+	@$(MAKE) --no-print-directory deps DEPS="build test compat packaging http2"
 	@for l in luajit lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
-	@VINANO_SPECS="$(CORE_SPECS) spec/examples_spec.lua spec/packaging_spec.lua" sh scripts/check.sh lua5.1 lua5.2 lua5.3
+	@VINANO_SPECS="$(call specs,host)" sh scripts/check.sh lua5.1 lua5.2 lua5.3
 
 # One Lua only: make check-one LUA=lua5.3
-check-one: deps all
-	@sh scripts/check.sh $(LUA)
+check-one:
+	@$(MAKE) --no-print-directory deps DEPS="build test compat"
+	@$(MAKE) --no-print-directory all
+	@VINANO_SPECS="$(call specs)" sh scripts/check.sh $(LUA)
 
 # The specs with the core built under AddressSanitizer + UBSan (LeakSanitizer
 # on), run by a small Lua host that carries the sanitizer runtime itself, so
@@ -63,11 +81,28 @@ build/lua5.4-asan: scripts/lua-host.c
 	$(CC) -O1 -g -rdynamic $(ASAN_FLAGS) $(shell pkg-config --cflags lua5.4) $< -o $@ \
 	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
 
-check-asan: deps
+check-asan:
+	@$(MAKE) --no-print-directory deps DEPS="build test http2"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
-	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(CORE_SPECS)" \
+	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
+
+# clang's UBSan with the checks gcc lacks (float-cast-overflow: no float is
+# cast to an integer it does not fit), on the core's specs.
+UBSAN_FLAGS := -fsanitize=undefined,float-cast-overflow,float-divide-by-zero,implicit-integer-truncation \
+  -fno-sanitize-recover=all -fno-omit-frame-pointer
+build/lua5.4-ubsan-host: scripts/lua-host.c
+	clang -O1 -g -rdynamic $(UBSAN_FLAGS) $(shell pkg-config --cflags lua5.4) $< -o $@ \
+	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
+
+check-ubsan:
+	@$(MAKE) --no-print-directory deps DEPS="build test http2 lint"
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
+	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
@@ -77,10 +112,11 @@ build/lua5.4-host: scripts/lua-host.c
 	$(CC) -O1 -g -rdynamic $(shell pkg-config --cflags lua5.4) $< -o $@ \
 	  -Wl,--whole-archive $(shell pkg-config --variable=libdir lua5.4)/liblua5.4.a -Wl,--no-whole-archive -lm -ldl
 
-check-valgrind: deps
+check-valgrind:
+	@$(MAKE) --no-print-directory deps DEPS="build test http2 valgrind"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all build/lua5.4-host
-	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(CORE_SPECS)" \
+	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(call specs,host nocore slow)" \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
 
@@ -99,20 +135,50 @@ fuzz:
 soak: deps
 	@sh bench/soak.sh
 
-demo: deps all
+demo:
+	@$(MAKE) --no-print-directory deps DEPS="build test"
+	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(LUA) $(MODULE)
 
+# The client only; the mock is its own product (mock/, `make install-mock`).
 install: $(MODULE)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/vinano $(DESTDIR)$(LUA_SHAREDIR)/vinano
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/vinano/core.so
 	install -m 0644 lua/vinano.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano.lua
 	cp -R lua/vinano/. $(DESTDIR)$(LUA_SHAREDIR)/vinano/
+	install -d $(DESTDIR)$(BINDIR)
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/vinano > $(DESTDIR)$(BINDIR)/vinano
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano
 
-lint:
-	luacheck lua spec examples bin $(wildcard bench)
+# docs/reference.md from the LuaCATS annotations (spec/reference_spec.lua
+# fails when the page and the code disagree).
+reference:
+	lua5.4 scripts/reference.lua > docs/reference.md
+
+# No cycle between the C files: who calls whom, from nm on the objects.
+c-cycles: all
+	@lua5.4 scripts/c-cycles.lua $(OBJS)
+
+
+# The mock server (pure Lua; needs LuaSocket and lua-cjson at run time):
+# its modules under LUA_SHAREDIR and the vinano-mock command in BINDIR, with
+# the interpreter LUA in its first line.
+install-mock:
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock $(DESTDIR)$(BINDIR)
+	install -m 0644 mock/lua/vinano/mock.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock.lua
+	install -m 0644 mock/lua/vinano/mock/*.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/mock/
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' mock/bin/vinano-mock > $(DESTDIR)$(BINDIR)/vinano-mock
+	chmod 0755 $(DESTDIR)$(BINDIR)/vinano-mock
+
+lint: c-cycles
+	luacheck lua spec examples bin scripts mock mock/bin/vinano-mock .busted $(wildcard bench)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=toomanyconfigs $(LUA_CFLAGS) src
 	clang-tidy --quiet src/*.c -- $(LUA_CFLAGS) $(CURL_CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L
 
+# Back to a fresh clone: the build, the demo's output, and what older
+# `luarocks make` runs left in the tree (objects beside their sources, a
+# ./vinano/core.so that `./?.so` would load, packed rocks).
 clean:
-	rm -rf build out
+	rm -rf build out vinano luarocks
+	rm -f src/*.o src/*.so *.rock luacov.* crash-* leak-* timeout-* oom-* slow-unit-*

@@ -7,6 +7,9 @@
 -- inclusive cost of the call) without callgrind_annotate, so that stripped
 -- libraries (libcurl) still count, under their object.  With --all as the
 -- only FUNCTION: "self <Ir> <fn>" and "incl <Ir> <fn>" of every function.
+-- Always: "xcall <Ir> <caller object>|<callee object>", the inclusive cost
+-- of the calls one object makes into another (e.g. the Lua interpreter into
+-- vinano/core.so: everything the C core does for the Lua layer).
 local path = assert(arg[1], "usage: cgsum.lua callgrind.out [--all | function...]")
 local wanted = {}
 local all = arg[2] == "--all"
@@ -22,7 +25,8 @@ local function resolve(kind, spec)
   return names[kind][id] or ("?" .. id)
 end
 
-local self_by_obj, incl_by_fn = {}, {}
+local self_by_obj, incl_by_fn, xcall = {}, {}, {}
+local cob = nil -- the callee object of the next calls= line (nil: the caller's)
 local total = 0
 local ob, fn = "?", "?"
 local after_calls = false
@@ -33,6 +37,12 @@ for line in f:lines() do
     local ir = tonumber(line:match("^%S+%s+(%d+)") or "0") or 0
     if after_calls then
       after_calls = false
+      local callee = cob or ob
+      if callee ~= ob then
+        local key = ob .. "|" .. callee
+        xcall[key] = (xcall[key] or 0) + ir
+      end
+      cob = nil
     else
       self_by_obj[ob] = (self_by_obj[ob] or 0) + ir
       total = total + ir
@@ -46,7 +56,7 @@ for line in f:lines() do
     elseif key == "fn" then
       fn = resolve("fn", val)
     elseif key == "cob" then
-      resolve("ob", val)
+      cob = resolve("ob", val)
     elseif key == "cfn" or key == "cfi" or key == "cfl" then
       if key == "cfn" then resolve("fn", val) end
     elseif key == "calls" then
@@ -63,4 +73,5 @@ if all then
 else
   for name in pairs(wanted) do print(("fn %d %s"):format(incl_by_fn[name] or 0, name)) end
 end
+for key, ir in pairs(xcall) do print(("xcall %d %s"):format(ir, key)) end
 print(("total %d"):format(total))

@@ -3,8 +3,11 @@
 # an HTTPS API, on a local nginx (HTTPS, HTTP/2, keep-alive) that answers
 # the ViNano endpoints with fixed bodies.  Loopback only.  Prints one table
 # (also saved to out/bench.txt) and the side measurements: peak memory of a
-# 100 MB upload and download, the cost of require, step(0) with 256
-# transfers in flight, and callgrind instruction counts per request.
+# 100 MB upload and download, the cost of require (alone, and with the
+# first vinano.new, which loads libcurl), wake-ups of a luv host (LuaJIT +
+# luv, and Neovim when nvim is installed) while a request waits 10 s, step(0)
+# with 256 transfers in flight, and callgrind instruction counts per request
+# (with where they go: out/callgrind/).
 #
 #   bash bench/run.sh            (make bench)
 #
@@ -12,6 +15,7 @@
 #   BENCH_ROUNDS=9   rounds per contender (the table shows the median)
 #   BENCH_QUICK=1    fewer requests and rounds: a smoke run of everything
 #   BENCH_PIN=0      no CPU pinning (see bench/README.md for why it pins)
+#   BENCH_ONLY=callgrind  only the instruction counts (a profiling loop)
 #   BENCH_OUT=FILE   where the report is saved (default out/bench.txt)
 #   VINANO_TREE=DIR  measure the vinano of another tree (its lua/ and build/,
 #                    built here with make)
@@ -27,6 +31,7 @@ TREEB=""
 OUT=${BENCH_OUT:-$ROOT/out/bench.txt}
 ROUNDS=${BENCH_ROUNDS:-9}
 QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-}
 TOKEN=bench-token
 T_START=$(date +%s)
 
@@ -34,7 +39,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
-PKGS="make gcc pkg-config openssl curl valgrind libcurl4-openssl-dev lua5.4 liblua5.4-dev luajit libluajit-5.1-dev lua-cjson lua-socket lua-sec"
+PKGS="make gcc pkg-config openssl curl valgrind libcurl4-openssl-dev lua5.4 liblua5.4-dev luajit libluajit-5.1-dev lua-cjson lua-socket lua-sec lua-luv"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -112,6 +117,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 CA=$TMP/cert.pem
 W=$TMP/www
 mkdir -p "$W/api/v2/images" "$W/api/v1/images" "$W/slow/api/v2/images" "$W/_body" "$W/files" "$TMP/dl"
+for tag in luajit nvim; do
+  mkdir -p "$W/hold10/$tag/api/v2/images"
+  echo x > "$W/hold10/$tag/api/v2/images/generate"
+done
 # the static module must find a file before it answers a POST with 405
 echo x > "$W/api/v2/images/generate"
 echo x > "$W/api/v1/images/async"
@@ -241,6 +250,7 @@ else
   NS=600; NS_IMG=300; NCLI=20; NSSL=8; NA=3000; NA1=800; SLOW_ROUNDS=3
 fi
 
+if [ "$ONLY" != callgrind ]; then
 log "sync contenders: $ROUNDS rounds (server and client share vCPU 1)"
 server_cpu 1
 for r in $(seq 1 "$ROUNDS"); do
@@ -252,7 +262,8 @@ for r in $(seq 1 "$ROUNDS"); do
     record sync $case 1 ref "raw libcurl over HTTP/1.1 (reference)" env FLOOR_HTTP11=1 "${FL[@]}" sync "$BASE" "$CA" $TOKEN $n 1 "${imgs[@]}"
     record sync $case 1 vinano "vinano client:generate, Lua 5.4" "${V54[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     record sync $case 1 vinano "vinano client:generate, LuaJIT" "${VJIT[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
-    record sync $case 1 ref "vinano core:generate (no Lua layer), 5.4" "${V54[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
+    record sync $case 1 ref "vinano core transfer (no API layer), 5.4" "${V54[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
+    record sync $case 1 ref "vinano core transfer (no API layer), LuaJIT" "${VJIT[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     if [ -n "$TREEB" ]; then
       record sync $case 1 vinano "vinano client:generate, Lua 5.4 [B]" "${V54B[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
       record sync $case 1 vinano "vinano client:generate, LuaJIT [B]" "${VJITB[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
@@ -288,12 +299,14 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
   done
 done
+fi
 
 # ----------------------------------------------------- side measurements
 SIDE=$TMP/side
 : > "$SIDE"
 side() { echo "$*" >> "$SIDE"; }
 
+if [ "$ONLY" != callgrind ]; then
 log "memory: 100 MB upload and download"
 for lua in lua5.4 luajit; do
   runner=("${V54[@]}")
@@ -313,32 +326,37 @@ side "libs|$(ldd "$TREE/build/lua5.4/vinano/core.so" | grep -c '=>')"
 REQ_N=11
 [ "$QUICK" = 1 ] && REQ_N=3
 for lua in lua5.4 luajit; do
-  envs=("$LP54" "$LC54")
-  [ $lua = luajit ] && envs=("$LPJIT" "$LCJIT")
-  for mod in vinano vinano.core vinano.async; do
+  runner=("${V54[@]}")
+  [ $lua = luajit ] && runner=("${VJIT[@]}")
+  # vinano: require alone (loads no C); new: require + the first vinano.new
+  # (dlopen of core.so with libcurl and its libraries, curl_global_init, the
+  # client); async: require "vinano.async"; split: where new's time goes
+  for what in vinano new async split; do
     vals=""
     for _ in $(seq 1 $REQ_N); do
-      v=$(env "${envs[@]}" "${PIN[@]}" $lua -e \
-        "local g = require('socket.core').gettime; local t = g(); require '$mod'; io.write(('%.3f'):format((g() - t) * 1000))")
+      v=$("${runner[@]}" require "$what" 2>"$TMP/err") || v=FAILED
       vals="$vals $v"
     done
-    side "require|$lua|$mod|$vals"
+    side "require|$lua|$what|$vals"
   done
-  # where the time of require "vinano" goes: dlopen of core.so (libcurl and
-  # the libraries it links), luaopen_vinano_core (curl_global_init, the
-  # cjson decoder), then the Lua modules
-  vals=""
-  for _ in $(seq 1 $REQ_N); do
-    v=$(env "${envs[@]}" "${PIN[@]}" $lua -e "
-      local g = require('socket.core').gettime
-      local t0 = g()
-      assert(package.loadlib(package.searchpath('vinano.core', package.cpath), '*'))
-      local t1 = g(); require 'vinano.core'; local t2 = g(); require 'vinano'; local t3 = g()
-      io.write(('%.3f/%.3f/%.3f'):format((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000))")
-    vals="$vals $v"
-  done
-  side "reqsplit|$lua|split|$vals"
 done
+
+log "luv host: wake-ups while one request waits 10 s on the server, then idle"
+# LuaJIT with luv (the driver Neovim uses, on a plain luv loop), then Neovim
+# itself when installed (its vim.loop, a real editor process)
+out=$(env "$LPJIT" "$LCJIT" BENCH_BASE="$BASE/hold10/luajit" BENCH_CA="$CA" BENCH_REPORT="$TMP/wait.luajit" \
+  "${PIN[@]}" luajit "$BENCH/luv_wait.lua" 2>"$TMP/err" && cat "$TMP/wait.luajit") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
+side "wait|LuaJIT + luv|$out"
+if command -v nvim >/dev/null; then
+  rm -f "$TMP/wait.nvim"
+  env BENCH_LP="$LP" BENCH_LC="$TREE/build/luajit/?.so;$(luajit -e 'io.write(package.cpath)')" \
+    BENCH_BASE="$BASE/hold10/nvim" BENCH_CA="$CA" BENCH_REPORT="$TMP/wait.nvim" \
+    "${PIN[@]}" timeout 60 nvim --headless -u NONE -i NONE -n -c "luafile $BENCH/luv_wait.lua" </dev/null >/dev/null 2>"$TMP/err" || true
+  out=$(cat "$TMP/wait.nvim" 2>/dev/null) || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
+  side "wait|Neovim $(nvim --version | head -1 | cut -d' ' -f2) --headless|$out"
+else
+  side "wait|Neovim|not installed (apt-get install neovim)"
+fi
 
 log "step(0) with 256 transfers held in flight"
 out=$("${V54[@]}" step "$BASE/slow" "$CA" 256 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
@@ -350,21 +368,36 @@ side "step|lua5.4|async.update(0), 256 tasks|$out"
 out=$("${FL[@]}" idle "$BASE/slow" "$CA" $TOKEN 256 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
 side "step|C|curl_multi_perform (floor.c)|$out"
 
+fi
 log "callgrind: instructions per request (vinano on Lua 5.4, and the floor)"
 server_cpu 0
 CG1=20
 CG2=160
 [ "$QUICK" = 1 ] && CG2=60
+CGOUT=$(dirname "$OUT")/callgrind
+mkdir -p "$CGOUT"
 cg() { # name requests -- command...
   local name=$1 n=$2
   shift 2
   env "$LP54" "$LC54" valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$n" "$@" >/dev/null 2>"$TMP/err" ||
     { log "callgrind $name failed: $(tail -2 "$TMP/err")"; return 0; }
-  lua5.4 "$BENCH/cgsum.lua" "$TMP/cg.$name.$n" vn_form_build vn_response_push client_generate start > "$TMP/cgsum.$name.$n"
+  lua5.4 "$BENCH/cgsum.lua" "$TMP/cg.$name.$n" vn_form_build vn_transfer_start t_result c_step c_start \
+    > "$TMP/cgsum.$name.$n"
 }
 VCG=(lua5.4 "$BENCH/vinano_bench.lua")
 cg vinano $CG1 "${VCG[@]}" calls "$BASE" "$CA" $CG1
 cg vinano $CG2 "${VCG[@]}" calls "$BASE" "$CA" $CG2
+cg vinano-nogc $CG1 "${VCG[@]}" calls "$BASE" "$CA" $CG1 nogc
+cg vinano-nogc $CG2 "${VCG[@]}" calls "$BASE" "$CA" $CG2 nogc
+cg core $CG1 "${VCG[@]}" corecalls "$BASE" "$CA" $CG1
+cg core $CG2 "${VCG[@]}" corecalls "$BASE" "$CA" $CG2
+# the Lua layer's pieces, without I/O: (run of P2 - run of P1) / (P2 - P1)
+P1=200
+P2=2200
+for part in validate parts classify call generate; do
+  cg "part-$part" $P1 "${VCG[@]}" part $part $P1 "$BASE" "$CA"
+  cg "part-$part" $P2 "${VCG[@]}" part $part $P2 "$BASE" "$CA"
+done
 if [ -n "$TREEB" ]; then
   LP54_A=$LP54
   LC54_A=$LC54
@@ -380,7 +413,17 @@ cg floor $CG1 "$FLOOR" sync "$BASE" "$CA" $TOKEN $((CG1 / 2)) 1
 FL2=$((CG2 - 50))
 [ $FL2 -lt 50 ] && FL2=$((CG2 / 2))
 cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
-side "cg|$CG1|$CG2|$TMP"
+side "cg|$CG1|$CG2|$TMP|$P1|$P2"
+# the profiles themselves, and callgrind_annotate's inclusive view of the
+# 160-request vinano run, kept for reading (out/callgrind/)
+cp "$TMP"/cg.vinano.* "$TMP"/cg.floor.* "$TMP"/cg.core.* "$CGOUT"/ 2>/dev/null || true
+for name in vinano core floor; do
+  [ -f "$TMP/cg.$name.$CG2" ] && lua5.4 "$BENCH/cgdiff.lua" "$TMP/cg.$name.$CG1" $CG1 "$TMP/cg.$name.$CG2" $CG2 40 \
+    > "$CGOUT/$name.per-request.txt" 2>/dev/null || true
+done
+if command -v callgrind_annotate >/dev/null && [ -f "$TMP/cg.vinano.$CG2" ]; then
+  callgrind_annotate --inclusive=yes --threshold=99 "$TMP/cg.vinano.$CG2" 2>/dev/null | head -80 > "$CGOUT/vinano.inclusive.txt" || true
+fi
 
 # ------------------------------------------------------------------ report
 {

@@ -14,7 +14,7 @@
 # after the warm-up, on any unexpected outcome, or (SOAK_ASAN=1) on any
 # sanitizer report.
 cd "$(dirname "$0")/.." || exit 1
-make --no-print-directory deps >/dev/null || { echo "soak: make deps failed"; exit 1; }
+make --no-print-directory deps DEPS="build test" >/dev/null || { echo "soak: make deps failed"; exit 1; }
 if [ "${SOAK_ASAN:-0}" = 1 ]; then
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
   make --no-print-directory LUA=lua5.4 SANITIZE="$flags" BUILD=build/soak-asan all build/lua5.4-asan >/dev/null ||

@@ -2,20 +2,62 @@
 -- lua5.4 and luajit with LUA_PATH / LUA_CPATH pointing at the tree.
 --
 --   sync  BASE CA N ROUNDS WARM [IMAGE...]      client:generate in a loop
---   coresync BASE CA N ROUNDS WARM [IMAGE...]   client.core:generate (no Lua layer)
+--   coresync BASE CA N ROUNDS WARM [IMAGE...]   the C core alone: c:start(spec),
+--         c:step(ms) until t:done(), t:result(), t:close() (the parts built
+--         once; no validation, no JSON decode, no info: the transport only)
 --   async BASE CA INFLIGHT N ROUNDS WARM [IMAGE...]
---         client.core:start / step / result directly, INFLIGHT kept busy
+--         the core's async interface directly: c:start{queue = true},
+--         c:step(1000), c:finished(), result(), close(); INFLIGHT kept busy
 --   many  BASE CA INFLIGHT N ROUNDS WARM [IMAGE...]
 --         client:generate_many(list, {concurrency = INFLIGHT})
 --   upload   BASE CA FILE        peak RSS while a FILE is sent as image
 --   download BASE CA URL PATH    peak RSS while URL streams to PATH
 --   step  BASE CA INFLIGHT ITER  time of one core:step(0) with INFLIGHT held
 --   update BASE CA INFLIGHT ITER time of one async.update(0), same load
---   calls BASE CA N              N plain generates (for callgrind)
+--   calls BASE CA N [nogc]       N plain generates (for callgrind); nogc: the
+--                                collector stopped (what garbage costs)
+--   corecalls BASE CA N          N bare core transfers (for callgrind)
+--   part WHAT N BASE CA          WHAT (validate | parts | classify | call |
+--                                generate) N times with no I/O where it can
+--                                (for callgrind: the Lua layer's pieces)
 --
 -- Timed modes print the microseconds per request of each round on one
 -- line; a warm-up of WARM requests (untimed) opens the connections first.
 -- Any failed request raises: a benchmark of errors measures nothing.
+-- require WHAT runs first, in a fresh process, before this script loads
+-- anything of vinano itself
+if arg[1] == "require" then
+  -- require WHAT: ms of require "vinano" alone, or of require + the first
+  -- vinano.new (which loads the core: libcurl and its libraries), or the
+  -- split of the latter: Lua modules / dlopen / luaopen / the rest of new
+  local TOKEN = "bench-token"
+  local gettime = require("socket.core").gettime
+  local what = arg[2]
+  local t0 = gettime()
+  if what == "vinano" then
+    require "vinano"
+    io.write(("%.3f"):format((gettime() - t0) * 1000))
+  elseif what == "new" then
+    require("vinano").new { token = TOKEN }
+    io.write(("%.3f"):format((gettime() - t0) * 1000))
+  elseif what == "async" then
+    require "vinano.async"
+    io.write(("%.3f"):format((gettime() - t0) * 1000))
+  else -- split
+    local vinano = require "vinano"
+    local t1 = gettime()
+    assert(package.loadlib(package.searchpath("vinano.core", package.cpath), "*"))
+    local t2 = gettime()
+    require "vinano.core"
+    local t3 = gettime()
+    vinano.new { token = TOKEN }
+    local t4 = gettime()
+    io.write(("%.3f/%.3f/%.3f/%.3f"):format((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000,
+      (t4 - t3) * 1000))
+  end
+  os.exit(0)
+end
+
 local vinano = require "vinano"
 
 local mode = arg[1]
@@ -98,6 +140,29 @@ local function sorted_stats(t)
   return t[math.floor(#t / 2) + 1], t[math.floor(#t * 0.99) + 1], t[#t]
 end
 
+-- The core spec of a generate (what client.lua builds), and a check of
+-- its facts: HTTP 200 and a body with an images list.
+local function core_spec(params, queue)
+  local api = require "vinano.api"
+  return { method = "POST", url = base .. api.endpoints.generate.path, auth = true, parts = api.parts(params),
+    queue = queue }
+end
+
+local function check_facts(f)
+  if f.code ~= 0 or f.status ~= 200 or not f.body:find('"images":[', 1, true) then
+    error(("vinano_bench: transfer failed: code %s status %s %s"):format(tostring(f.code), tostring(f.status),
+      tostring(f.error)), 2)
+  end
+  return f
+end
+
+local function core_once(c, spec)
+  local t = c:start(spec)
+  while not t:done() do c:step(1000) end
+  check_facts(t:result())
+  t:close()
+end
+
 if mode == "sync" then
   local n, nrounds, warm = tonumber(arg[4]), tonumber(arg[5]), tonumber(arg[6])
   local params = params_with(images_from(7))
@@ -107,33 +172,36 @@ if mode == "sync" then
   end)
 
 elseif mode == "coresync" then
-  -- the C core's blocking call alone: no argument checks, no validation
+  -- the C core's transfer alone: no argument checks, no validation, no decode
   local n, nrounds, warm = tonumber(arg[4]), tonumber(arg[5]), tonumber(arg[6])
-  local params = params_with(images_from(7))
-  local core = new_client().core
+  local spec = core_spec(params_with(images_from(7)), false)
+  local c = new_client().core
   rounds(n, nrounds, warm, function(k)
-    for _ = 1, k do check(core:generate(params)) end
+    for _ = 1, k do core_once(c, spec) end
   end)
 
 elseif mode == "async" then
   local inflight, n, nrounds, warm = tonumber(arg[4]), tonumber(arg[5]), tonumber(arg[6]), tonumber(arg[7])
   local params = params_with(images_from(8))
   local client = new_client()
-  local core = client.core
-  check(core:generate(params)) -- one alone first: the burst shares its connection
+  local c = client.core
+  local spec = core_spec(params, true)
+  core_once(c, core_spec(params, false)) -- one alone first: the burst shares its connection
   rounds(n, nrounds, warm, function(k)
     local started, done = 0, 0
     local function start()
       started = started + 1
-      assert(core:start("generate", params))
+      c:start(spec)
     end
     for _ = 1, math.min(inflight, k) do start() end
     while done < k do
-      local _, finished = core:step(1000)
+      c:step(1000)
+      local finished = c:finished()
       if finished then
-        for _, req in ipairs(finished) do
-          check(req:result())
-          req:close()
+        for i = 1, #finished do
+          local t = finished[i]
+          check_facts(t:result())
+          t:close()
           done = done + 1
           if started < k then start() end
         end
@@ -178,8 +246,9 @@ elseif mode == "step" or mode == "update" then
   local params = params_with()
   local async = require "vinano.async"
   local reqs = {}
+  local spec = core_spec(params, false)
   if mode == "step" then
-    for i = 1, inflight do reqs[i] = assert(core:start("generate", params)) end
+    for i = 1, inflight do reqs[i] = core:start(spec) end
   else
     for _ = 1, inflight do async.spawn(function() client:generate(params) end) end
     async.update(0) -- runs every task up to its first yield: all started
@@ -196,7 +265,7 @@ elseif mode == "step" or mode == "update" then
   if core:running() < inflight then
     for _ = core:running() + 1, inflight do
       if mode == "step" then
-        reqs[#reqs + 1] = assert(core:start("generate", params))
+        reqs[#reqs + 1] = core:start(spec)
       else
         async.spawn(function() client:generate(params) end)
       end
@@ -215,10 +284,68 @@ elseif mode == "step" or mode == "update" then
   client:close()
 
 elseif mode == "calls" then
+  -- calls BASE CA N [nogc]: nogc stops the collector first (attribution only:
+  -- what the garbage of a call costs is the difference)
   local n = tonumber(arg[4])
   local client = new_client()
   local params = params_with()
+  if arg[5] == "nogc" then collectgarbage("stop") end
   for _ = 1, n do check(client:generate(params)) end
+
+elseif mode == "corecalls" then
+  local n = tonumber(arg[4])
+  local c = new_client().core
+  local spec = core_spec(params_with(), false)
+  for _ = 1, n do core_once(c, spec) end
+
+elseif mode == "part" then
+  -- part WHAT N BASE CA: one piece of the Lua layer, N times.  Real facts
+  -- (one transfer's result) feed classify; "call" runs call.run over a
+  -- transport whose perform returns those facts at once (no I/O).
+  local what, n = arg[2], tonumber(arg[3])
+  base, ca = arg[4], arg[5]
+  local api = require "vinano.api"
+  local validate = require "vinano.validate"
+  local response = require "vinano.response"
+  local transport = require "vinano.transport"
+  local call = require "vinano.call"
+  local client = new_client()
+  local params = params_with()
+  local t = client.core:start(core_spec(params, false))
+  while not t:done() do client.core:step(1000) end
+  local facts = check_facts(t:result())
+  t:close()
+  local fs = { stat = client.core.stat, readable = client.core.readable }
+  local ctx = { op = "generate", max_response = client.max_response, unix_now = os.time() }
+  local real_perform = transport.perform
+  local body
+  if what == "validate" then
+    body = function()
+      assert(validate.params(params))
+      assert(validate.shape(params))
+      assert(validate.files(params, fs))
+    end
+  elseif what == "parts" then
+    body = function() return api.parts(params) end
+  elseif what == "classify" then
+    body = function() assert(response.classify(facts, ctx)) end
+  elseif what == "call" then
+    transport.perform = function() return facts end
+    local url = base .. api.endpoints.generate.path
+    local parts = api.parts(params)
+    body = function()
+      assert(call.run(client, "generate", function(left)
+        return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
+      end))
+    end
+  elseif what == "generate" then
+    transport.perform = function() return facts end
+    body = function() check(client:generate(params)) end
+  else
+    error("vinano_bench: unknown part " .. tostring(what))
+  end
+  for _ = 1, n do body() end
+  transport.perform = real_perform
 
 else
   io.stderr:write("vinano_bench: unknown mode ", tostring(mode), "\n")

@@ -24,7 +24,7 @@ local detail = res.imageDetails and res.imageDetails[1] or {}
 print(("generated %s (%sx%s, %s bytes, %s credits)"):format(res.images[1], tostring(detail.width),
   tostring(detail.height), tostring(detail.filesize), tostring(res.credits and res.credits.cost)))
 
-local file, derr = client:download(res.images[1], out)
+local file, derr = client:download(res.images[1], out, { mkdir = true }) -- out/ may not exist yet
 if not file then
   io.stderr:write(tostring(derr), "\n")
   os.exit(1)

@@ -1,7 +1,7 @@
 /*
- * Shared by the libFuzzer harnesses: one lua_State per process, with the
- * standard libraries, lua-cjson from the system path and vinano.core opened
- * from the sources linked into the harness (the .c files of src/), reused across inputs.
+ * Shared by the libFuzzer harnesses: one lua_State per process with the
+ * standard libraries and vinano.core opened from the sources linked into the
+ * harness (the .c files of src/), reused across inputs; a byte reader.
  */
 #ifndef VN_FUZZ_HARNESS_H
 #define VN_FUZZ_HARNESS_H
@@ -41,44 +41,20 @@ static void vn_fuzz_die(lua_State *L, const char *what) {
   abort();
 }
 
-/* Opens Lua once: libs, cjson on the system cpath (LUA_CPATH overrides),
- * vinano.core through luaL_requiref so its metatables are registered as in
- * a real `require "vinano.core"`. */
+/* Opens Lua once, with vinano.core as the global `core`. */
 static lua_State *vn_fuzz_state(void) {
   lua_State *L;
-  const char *cpath = getenv("LUA_CPATH");
   if (vn_fuzz_L) return vn_fuzz_L;
   L = vn_fuzz_L = luaL_newstate();
   if (!L) abort();
   luaL_openlibs(L);
-  lua_getglobal(L, "package");
-  lua_pushstring(L, cpath && *cpath ? cpath
-                                    : "/usr/lib/x86_64-linux-gnu/lua/5.4/?.so;/usr/local/lib/lua/5.4/?.so;"
-                                      "/usr/lib/lua/5.4/?.so");
-  lua_setfield(L, -2, "cpath");
-  lua_pop(L, 1);
   lua_pushcfunction(L, vn_fuzz_traceback);
   lua_pushcfunction(L, luaopen_vinano_core);
   lua_pushstring(L, "vinano.core");
-  if (lua_pcall(L, 1, 1, -3) != LUA_OK) vn_fuzz_die(L, "opening vinano.core (is lua-cjson installed?)");
-  lua_setfield(L, LUA_REGISTRYINDEX, "vinano fuzz: core module");
+  if (lua_pcall(L, 1, 1, -3) != LUA_OK) vn_fuzz_die(L, "opening vinano.core");
+  lua_setglobal(L, "core");
   lua_pop(L, 1);
   return L;
-}
-
-/* Pushes the cjson.safe decoder that vinano.core gave its methods as
- * upvalue 1 (read back from client:start), so the harness decodes with the
- * very instance the module uses. */
-static void vn_fuzz_push_decoder(lua_State *L) {
-  luaL_getmetatable(L, VN_CLIENT_MT);
-  lua_getfield(L, -1, "__index");
-  lua_getfield(L, -1, "start");
-  if (!lua_iscfunction(L, -1) || lua_getupvalue(L, -1, 1) == NULL || !lua_isfunction(L, -1)) {
-    fprintf(stderr, "vinano fuzz: client:start has no decoder upvalue\n");
-    abort();
-  }
-  lua_replace(L, -4);
-  lua_pop(L, 2);
 }
 
 /* Per input: back to the base stack, and a full collection now and then so
@@ -86,6 +62,48 @@ static void vn_fuzz_push_decoder(lua_State *L) {
 static void vn_fuzz_end_input(lua_State *L, int base) {
   lua_settop(L, base);
   if (++vn_fuzz_runs % 256 == 0) lua_gc(L, LUA_GCCOLLECT, 0);
+}
+
+typedef struct vn_reader {
+  const uint8_t *p;
+  size_t n;
+} vn_reader;
+
+static unsigned vn_byte(vn_reader *rd) {
+  if (rd->n == 0) return 0;
+  rd->n--;
+  return *rd->p++;
+}
+
+static size_t vn_take(vn_reader *rd, size_t want, const uint8_t **out) {
+  size_t n = want < rd->n ? want : rd->n;
+  *out = rd->p;
+  rd->p += n;
+  rd->n -= n;
+  return n;
+}
+
+static void vn_push_bytes(lua_State *L, vn_reader *rd, unsigned max) {
+  const uint8_t *s;
+  size_t n = vn_take(rd, vn_byte(rd) % max, &s);
+  lua_pushlstring(L, (const char *)s, n);
+}
+
+/* A double from 8 input bytes: NaN, infinities, -0, huge and tiny values. */
+static double vn_double(vn_reader *rd) {
+  static const double special[] = {0.0, -0.0, 1.0, -1.0, 0.5, 1e7, 1e7 + 1, 1e300, -1e300, 9007199254740992.0,
+                                   9007199254740994.0, 2147483647.0, 2147483648.0, 4294967296.0, 1e-9, 100, 101};
+  unsigned b = vn_byte(rd);
+  if (b < 0x80) return special[b % (sizeof special / sizeof special[0])];
+  if (b < 0xa0) return b == 0x80 ? 1.0 / 0.0 : b == 0x81 ? -1.0 / 0.0 : (0.0 / 0.0) * (b & 1 ? 1 : -1);
+  {
+    uint64_t u = 0;
+    double d;
+    int i;
+    for (i = 0; i < 8; i++) u = (u << 8) | vn_byte(rd);
+    memcpy(&d, &u, sizeof d);
+    return d;
+  }
 }
 
 #endif

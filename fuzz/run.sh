@@ -4,7 +4,7 @@
 # fuzzing from the seed corpus (fuzz/corpus/NAME/) plus the corpus grown by
 # earlier runs on this machine (build/fuzz/corpus/NAME/, never committed).
 #
-#   sh fuzz/run.sh                       # both harnesses, 60 s each
+#   sh fuzz/run.sh                       # every harness, 60 s each
 #   FUZZ_SECONDS=20 sh fuzz/run.sh       # as CI runs it
 #   FUZZ_TARGETS=form sh fuzz/run.sh     # one harness
 #   FUZZ_ARGS="-jobs=2" ...              # extra libFuzzer flags
@@ -14,13 +14,13 @@
 # exits non-zero on any crash, leak, sanitizer report, timeout or OOM.
 cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-response form}
+FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options}
 OUT=${FUZZ_OUT:-build/fuzz} # SRC_DIR=... FUZZ_OUT=... builds another copy of src/
 
-# clang with libFuzzer, the Lua 5.4 static library, libcurl, lua-cjson.
+# clang with libFuzzer, the Lua 5.4 static library, libcurl.
 need=""
 command -v clang >/dev/null 2>&1 || need="$need clang"
-for p in libclang-rt-dev liblua5.4-dev libcurl4-openssl-dev lua-cjson make pkg-config; do
+for p in libclang-rt-dev liblua5.4-dev libcurl4-openssl-dev make pkg-config; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -120,7 +120,7 @@ if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   if make --no-print-directory -f fuzz/Makefile OUT="$out_abs" coverage-build >"$OUT/cov-build.log" 2>&1; then
     src=${SRC_DIR:-src}
     for name in $FUZZ_TARGETS; do
-      case $name in response) files="$src/response.c $src/core.c" ;; form) files="$src/form.c" ;; *) files="" ;; esac
+      case $name in form) files="$src/form.c" ;; trace) files="$src/trace.c" ;; url) files="$src/core.c" ;; options) files="$src/client.c $src/class.c $src/transfer.c" ;; *) files="" ;; esac
       rm -f "$OUT/cov/$name.profraw"
       LLVM_PROFILE_FILE="$OUT/cov/$name.profraw" "$OUT/cov/fuzz_$name" -runs=0 "$OUT/corpus/$name" "fuzz/corpus/$name" \
         >"$OUT/cov/$name.log" 2>&1

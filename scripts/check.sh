@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs every spec under each Lua given (lua5.4, luajit, ...) with busted and
+# Runs every spec (spec/ and mock/spec/) under each Lua given (lua5.4, luajit, ...) with busted and
 # ends with one line "N passed, N failed" summed over all of them.
 cd "$(dirname "$0")/.." || exit 1
 passed=0; failed=0; status=0
@@ -14,9 +14,9 @@ for lua in "$@"; do
   if [ -n "${VINANO_INTERP:-}" ]; then
     syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
   fi
-  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
+  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;./mock/lua/?.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
     VINANO_LUA="$lua" sh -c '$0 "$@"; echo "exit status $?"' $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
-    -o utfTerminal ${VINANO_SPECS:-spec} 2>&1 | tee "$out"
+    -o utfTerminal ${VINANO_SPECS:-spec mock/spec} 2>&1 | tee "$out"
   # the interpreter's own status counts too (valgrind's --error-exitcode, a
   # crash after the summary): one more failure when the specs did not fail
   clean_exit=1

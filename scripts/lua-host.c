@@ -1,10 +1,12 @@
 /*
- * A minimal stand-alone Lua 5.4 interpreter (script + arguments only), built
+ * A minimal stand-alone Lua 5.4 interpreter (a script and its arguments, or
+ * -e and a chunk, as the specs' child processes run it), built
  * with the sanitizers for `make check-asan`.  The stock lua5.4 would need the
  * ASan runtime through LD_PRELOAD, which every program the specs start (the
  * mock, curl) would inherit; this host carries the runtime itself instead.
  */
 #include <stdio.h>
+#include <string.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -27,7 +29,7 @@ static int traceback(lua_State *S) {
 int main(int argc, char **argv) {
   int i, status;
   if (argc < 2) {
-    fprintf(stderr, "usage: %s script.lua [args...]\n", argv[0]);
+    fprintf(stderr, "usage: %s script.lua [args...] | -e chunk\n", argv[0]);
     return 2;
   }
   L = luaL_newstate();
@@ -39,10 +41,15 @@ int main(int argc, char **argv) {
   }
   lua_setglobal(L, "arg");
   lua_pushcfunction(L, traceback);
-  status = luaL_loadfile(L, argv[1]);
-  if (status == LUA_OK) {
-    for (i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
-    status = lua_pcall(L, argc - 2, 0, 1);
+  if (argc >= 3 && argv[1][0] == '-' && argv[1][1] == 'e' && argv[1][2] == '\0') {
+    status = luaL_loadbuffer(L, argv[2], strlen(argv[2]), "=(command line)");
+    if (status == LUA_OK) status = lua_pcall(L, 0, 0, 1);
+  } else {
+    status = luaL_loadfile(L, argv[1]);
+    if (status == LUA_OK) {
+      for (i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+      status = lua_pcall(L, argc - 2, 0, 1);
+    }
   }
   if (status != LUA_OK) fprintf(stderr, "%s\n", lua_tostring(L, -1));
   lua_close(L);

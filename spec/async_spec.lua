@@ -5,6 +5,7 @@ local vinano = require "vinano"
 local async = require "vinano.async"
 local env = require "spec.support.env"
 local mock_process = require "spec.support.mock_process"
+local raw = require "spec.support.raw"
 
 local function registry_size()
   local n = 0
@@ -27,24 +28,28 @@ describe("async", function()
   before_each(function() mock:reset() end)
 
   describe("the C core", function()
+    local function start(c, prompt, extra)
+      return c.core:start(raw.generate(c.base_url, { prompt = prompt }, extra))
+    end
+
     it("runs 100 delayed generates concurrently in one thread", function()
       mock:fault { action = "delay", seconds = 1, times = 100, path = "/api/v2/images/generate" }
       local t0 = vinano.now()
       local reqs = {}
-      for i = 1, 100 do reqs[i] = assert(client.core:start("generate", { prompt = "p" .. i })) end
+      for i = 1, 100 do reqs[i] = start(client, "p" .. i, { queue = true }) end
       local longest_step = 0
       local done = 0
       while done < 100 do
         local s0 = vinano.now()
-        local _, finished = client.core:step(0)
+        client.core:step(0)
         longest_step = math.max(longest_step, vinano.now() - s0)
-        if finished then done = done + #finished end
-        _, finished = client.core:step(50)
+        client.core:step(50)
+        local finished = client.core:finished()
         if finished then done = done + #finished end
       end
       local elapsed = vinano.now() - t0
       for i = 1, 100 do
-        local res, err = reqs[i]:result()
+        local res, err = raw.result(reqs[i])
         assert.is_nil(err)
         assert.are.equal("p" .. i, res.prompt)
       end
@@ -59,11 +64,11 @@ describe("async", function()
       -- the high-water mark of refs in use; a leak would grow it every round
       local function round()
         for _ = 1, 20 do
-          local req = assert(client.core:start("generate", { prompt = "x" }))
+          local req = start(client, "x")
           client.core:step(0)
           assert.is_true(req:cancel())
           assert.is_false(req:cancel())
-          local res, err = req:result()
+          local res, err = raw.result(req)
           assert.is_nil(res)
           assert.are.equal("cancelled", err.kind)
           req:close()
@@ -83,16 +88,19 @@ describe("async", function()
 
     it("survives dropping requests in flight", function()
       mock:fault { action = "delay", seconds = 0.3, times = 10 }
-      for i = 1, 10 do client.core:start("generate", { prompt = "dropped " .. i }) end
+      for i = 1, 10 do start(client, "dropped " .. i, { queue = true }) end
       collectgarbage()
       collectgarbage()
       -- anchored while in flight: they still finish
       assert.are.equal(10, client.core:running())
       local finished = 0
       while client.core:running() > 0 do
-        local _, f = client.core:step(100)
+        client.core:step(100)
+        local f = client.core:finished()
         finished = finished + (f and #f or 0)
       end
+      local f = client.core:finished()
+      finished = finished + (f and #f or 0)
       assert.are.equal(10, finished)
       collectgarbage()
     end)
@@ -102,13 +110,13 @@ describe("async", function()
       local reqs = {}
       do
         local c = env.client(mock)
-        for i = 1, 5 do reqs[i] = assert(c.core:start("generate", { prompt = "x" })) end
+        for i = 1, 5 do reqs[i] = start(c, "x") end
         c.core:step(0)
       end
       collectgarbage()
       collectgarbage()
       for _, req in ipairs(reqs) do
-        local res, err = req:result()
+        local res, err = raw.result(req)
         assert.is_nil(res)
         assert.are.equal("cancelled", err.kind)
       end
@@ -118,17 +126,17 @@ describe("async", function()
     if _VERSION == "Lua 5.4" then
       it("closes requests and clients that go out of scope with <close> (Lua 5.4)", function()
         local chunk = assert(load([[
-          local env, mock, core = ...
+          local env, mock, start = ...
           mock:fault { action = "delay", seconds = 5 }
           local c <close> = env.client(mock)
           do
-            local req <close> = assert(c.core:start("generate", { prompt = "scoped" }))
+            local req <close> = start(c, "scoped")
             c.core:step(0)
             assert(c.core:running() == 1)
           end
           return c.core:running(), c
         ]]))
-        local running, c = chunk(env, mock)
+        local running, c = chunk(env, mock, start)
         assert.are.equal(0, running)
         assert.has_error(function() c:generate { prompt = "x" } end, "vinano: attempt to use a closed client")
       end)
@@ -136,10 +144,10 @@ describe("async", function()
 
     it("closes a client explicitly, idempotently", function()
       local c = env.client(mock)
-      local req = assert(c.core:start("generate", { prompt = "x" }))
+      local req = start(c, "x")
       c:close()
       c:close()
-      assert.are.equal("cancelled", select(2, req:result()).kind)
+      assert.are.equal("cancelled", select(2, raw.result(req)).kind)
       assert.has_error(function() c:generate { prompt = "x" } end, "vinano: attempt to use a closed client")
     end)
   end)

@@ -2,7 +2,7 @@
 local env = require "spec.support.env"
 local mock_process = require "spec.support.mock_process"
 
-describe("examples", function()
+describe("examples #nocore", function()
   local mock, dir
   setup(function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 0.3 }

@@ -5,7 +5,7 @@ local vinano = require "vinano"
 local async = require "vinano.async"
 local env = require "spec.support.env"
 
-describe("HTTP/2", function()
+describe("HTTP/2 #external", function()
   local dir, pid, base_url, cert
   setup(function()
     assert(env.sh("command -v nghttpd"):match("nghttpd"),

@@ -3,23 +3,28 @@
 -- folded-header one also crashes a plain build.
 local core = require "vinano.core"
 local socket = require "socket"
+local raw = require "spec.support.raw"
 
 describe("regressions", function()
-  it("a file table whose fields come from __index (form.c use-after-free)", function()
-    local c = core.new { token = "t", base_url = "http://127.0.0.1:9" }
-    local file = setmetatable({}, { __index = function(_, k)
+  it("a part table whose fields come from __index (form.c use-after-free, now refused)", function()
+    local c = core.new { token = "t" }
+    local part = setmetatable({}, { __index = function(_, k)
       collectgarbage() -- the collection that freed the popped string
+      if k == "name" then return ("i"):rep(1) .. "mage" end
       if k == "data" then return "x" .. ("y"):rep(2) end
       if k == "filename" then return ("n"):rep(3) .. ".png" end -- nothing else references it
     end })
-    local req = assert(c:start("generate", { prompt = "p", image = file }))
-    req:close()
+    -- the core reads parts with rawget: a proxy table is refused, cleanly
+    local ok, err = pcall(c.start, c, { method = "POST", url = "http://127.0.0.1:9/api",
+      parts = { { name = "prompt", value = "p" }, part } })
+    assert.is_false(ok)
+    assert.matches("parts[2].name: string expected", err, 1, true)
     c:close()
   end)
 
   -- One request of client c, answered by hand with the raw bytes answer.
   local function serve(c, server, answer)
-    local req = assert(c:start("generate", { prompt = "p" }))
+    local req = c:start(raw.generate(c.base_url, { prompt = "p" }))
     local conn
     while not req:done() do
       c:step(10)
@@ -28,7 +33,7 @@ describe("regressions", function()
         if conn then assert(conn:send(answer)) end
       end
     end
-    local res, err, info = req:result()
+    local res, err, info = raw.result(req)
     req:close()
     if conn then conn:close() end
     return res, err, info
@@ -38,7 +43,10 @@ describe("regressions", function()
     local server = assert(socket.bind("127.0.0.1", 0))
     server:settimeout(0)
     local _, port = server:getsockname()
-    return server, core.new { token = "t", base_url = "http://127.0.0.1:" .. port, timeout = 5 }
+    local c = core.new { token = "t", timeout = 5 }
+    return server, setmetatable({ base_url = "http://127.0.0.1:" .. port }, { __index = function(_, k)
+      return function(_, ...) return c[k](c, ...) end
+    end })
   end
 
   it("a folded first header on the next response (libcurl < 8.1.0 with a reused handle)", function()
@@ -66,6 +74,8 @@ describe("regressions", function()
     assert.is_nil(res)
     assert.are.equal(999, err.status)
     assert.are.equal(1e300, info.rate_limit.reset)
+    assert.is_nil(info.rate_limit.limit) -- nan: not a number the limiter could use
+    assert.is_nil(info.rate_limit.remaining) -- inf
     c:close()
     server:close()
   end)

@@ -107,7 +107,7 @@ describe("validation", function()
     assert.are.equal("network", err.kind)
   end)
 
-  it("checks files in the C core before sending, even with validate = false", function()
+  it("checks files on disk before sending, even with validate = false", function()
     local loose = vinano.new { token = "t", base_url = "http://127.0.0.1:9", validate = false, max_retries = 0 }
     local res, err = loose:generate { prompt = "x", image = "/nonexistent/a.png" }
     assert.is_nil(res)
@@ -140,17 +140,26 @@ describe("validation", function()
     local path = os.tmpname()
     os.execute("chmod 000 " .. path)
     local f = io.open(path, "rb")
+    local message
     if f then
-      -- root reads anything: prove the rule with a directory instead
+      -- root reads anything: the same call, in a child process that runs as
+      -- the unprivileged user nobody (setpriv, from util-linux)
       f:close()
-      os.remove(path)
-      local _, err = client:generate { prompt = "x", image = "/" }
-      assert.matches("^image: '/' is not a regular file", err.message)
-      return
+      local env = require "spec.support.env"
+      local q = require("spec.support.mock_process").quote
+      local code = ([[
+        local c = require("vinano").new { token = "t", base_url = "http://127.0.0.1:9", max_retries = 0 }
+        local _, err = c:generate { prompt = "x", image = %q }
+        io.write(err.kind, ": ", err.message)]]):format(path)
+      message = env.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups env LUA_PATH=%s LUA_CPATH=%s %s -e %s 2>&1")
+        :format(q(package.path), q(package.cpath), env.interp, q(code)))
+      assert.matches("^invalid_request: ", message)
+    else
+      local _, err = client:generate { prompt = "x", image = path }
+      message = err.message
     end
-    local _, err = client:generate { prompt = "x", image = path }
     os.remove(path)
-    assert.matches("Permission denied", err.message)
+    assert.matches("^image: cannot open file '.*' %(Permission denied%)", (message:gsub("^invalid_request: ", "")))
   end)
 end)
 

@@ -6,7 +6,8 @@ int vn_compat_isinteger(lua_State *L, int i) {
   lua_Number n;
   if (lua_type(L, i) != LUA_TNUMBER) return 0;
   n = lua_tonumber(L, i);
-  return n == (lua_Number)(lua_Integer)n;
+  /* range first: casting a float that does not fit is undefined */
+  return n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n;
 }
 #endif
 

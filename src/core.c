@@ -1,143 +1,197 @@
 /*
- * luaopen_vinano_core: the one exported symbol.  Sets up libcurl once per
- * process, the error metatable, and a private lua-cjson decoder that the
- * client and request methods share as their first upvalue.
+ * luaopen_vinano_core: the module table and its functions.  libcurl is set
+ * up once per process; curl_version() is never called (it initialises
+ * LDAP, SASL and more: millions of instructions for a string).
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
 
 #include "vinano.h"
 
-#define VN_VERSION "0.1.0"
-
-/* Pushes an error table; fmt is lua_pushfstring's (%s %d %f %%). */
-int vn_push_error(lua_State *L, const char *kind, long status, const char *fmt, ...) {
-  va_list ap;
-  lua_createtable(L, 0, 4);
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_setfield(L, -2, "message");
-  lua_pushstring(L, kind);
-  lua_setfield(L, -2, "kind");
-  if (status > 0) {
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_setfield(L, -2, "status");
+static int core_curl(lua_State *L) {
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  int i;
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, v->version);
+  lua_setfield(L, -2, "version");
+  lua_pushinteger(L, (lua_Integer)v->version_num);
+  lua_setfield(L, -2, "version_num");
+  lua_pushstring(L, v->ssl_version ? v->ssl_version : "");
+  lua_setfield(L, -2, "ssl");
+  lua_pushboolean(L, (v->features & CURL_VERSION_HTTP2) != 0);
+  lua_setfield(L, -2, "http2");
+#ifdef CURL_VERSION_HTTP3
+  lua_pushboolean(L, (v->features & CURL_VERSION_HTTP3) != 0);
+#else
+  lua_pushboolean(L, 0);
+#endif
+  lua_setfield(L, -2, "http3");
+  lua_newtable(L);
+  for (i = 0; v->protocols && v->protocols[i]; i++) {
+    lua_pushstring(L, v->protocols[i]);
+    lua_rawseti(L, -2, i + 1);
   }
-  luaL_getmetatable(L, VN_ERROR_MT);
-  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "protocols");
   return 1;
 }
 
-/* "vinano: rate_limited (HTTP 429): Rate limit exceeded; retry after 30 s" */
-static int error_tostring(lua_State *L) {
-  luaL_Buffer b;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "vinano: ");
-  lua_getfield(L, 1, "kind");
-  luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "status");
-  if (lua_isnumber(L, -1)) {
-    char s[32];
-    snprintf(s, sizeof s, " (HTTP %ld)", (long)lua_tointeger(L, -1));
-    luaL_addstring(&b, s);
+static void lower_ascii(char *s) {
+  for (; *s; s++)
+    if (*s >= 'A' && *s <= 'Z') *s = (char)(*s + 32);
+}
+
+/* Sets field key of the table on top to the URL part, if present. */
+static void url_part(lua_State *L, CURLU *u, CURLUPart what, const char *key, int lower) {
+  char *s = NULL;
+  if (curl_url_get(u, what, &s, 0) == CURLUE_OK && s) {
+    if (lower) lower_ascii(s);
+    lua_pushstring(L, s);
+    lua_setfield(L, -2, key);
   }
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "message");
-  if (lua_isstring(L, -1)) {
-    luaL_addstring(&b, ": ");
-    luaL_addstring(&b, lua_tostring(L, -1));
+  curl_free(s);
+}
+
+/* core.parse_url(s): libcurl's own parser, no default scheme guessed. */
+static int core_parse_url(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  CURLU *u;
+  CURLUcode rc;
+  char *port = NULL;
+  if (memchr(s, '\0', n)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "contains a NUL byte");
+    return 2;
   }
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "retry_after");
-  if (lua_isnumber(L, -1)) {
-    char s[64];
-    snprintf(s, sizeof s, "; retry after %g s", (double)lua_tonumber(L, -1));
-    luaL_addstring(&b, s);
+  u = curl_url();
+  if (!u) return luaL_error(L, "vinano: out of memory");
+  rc = curl_url_set(u, CURLUPART_URL, s, 0);
+  if (rc != CURLUE_OK) {
+    curl_url_cleanup(u);
+    lua_pushnil(L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    if (rc == CURLUE_BAD_SCHEME || rc == CURLUE_NO_SCHEME ||
+        (rc == CURLUE_UNSUPPORTED_SCHEME && !strstr(s, "://"))) /* "host:8080" */
+#else
+    if (rc == CURLUE_MALFORMED_INPUT)
+#endif
+      lua_pushliteral(L, "no scheme");
+    else
+#if LIBCURL_VERSION_NUM >= 0x075000
+      lua_pushstring(L, curl_url_strerror(rc));
+#else
+      lua_pushfstring(L, "bad URL (CURLUcode %d)", (int)rc);
+#endif
+    return 2;
   }
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "attempts");
-  if (lua_isnumber(L, -1) && lua_tointeger(L, -1) > 1) {
-    char s[64];
-    snprintf(s, sizeof s, " (after %ld attempts)", (long)lua_tointeger(L, -1));
-    luaL_addstring(&b, s);
+  lua_createtable(L, 0, 7);
+  url_part(L, u, CURLUPART_SCHEME, "scheme", 1);
+  url_part(L, u, CURLUPART_HOST, "host", 1);
+  url_part(L, u, CURLUPART_USER, "user", 0);
+  url_part(L, u, CURLUPART_PASSWORD, "password", 0);
+  url_part(L, u, CURLUPART_PATH, "path", 0);
+  url_part(L, u, CURLUPART_QUERY, "query", 0);
+  if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && port) {
+    lua_pushinteger(L, (lua_Integer)strtol(port, NULL, 10));
+    lua_setfield(L, -2, "port");
   }
-  lua_pop(L, 1);
-  luaL_pushresult(&b);
+  curl_free(port);
+  curl_url_cleanup(u);
   return 1;
 }
 
-/* core.error{kind=, status=, message=, ...}: gives a table the error metatable */
-static int core_error(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_getmetatable(L, VN_ERROR_MT);
-  lua_setmetatable(L, 1);
+static int core_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)vn_now());
   return 1;
 }
 
-/* A blocking sleep for scripts that have no event loop. */
 static int core_sleep(lua_State *L) {
-  double s = luaL_checknumber(L, 1);
-  struct timespec ts;
-  if (s <= 0) return 0;
-  ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-  }
+  lua_Number s = luaL_checknumber(L, 1);
+  if (s != s) return luaL_argerror(L, 1, "seconds expected, got NaN");
+  if (s < 0) return luaL_argerror(L, 1, "seconds must be >= 0");
+  if (!(s - s == 0)) return luaL_argerror(L, 1, "seconds must be finite");
+  vn_sleep((double)s);
   return 0;
 }
 
-/* Monotonic seconds, for deadlines that do not jump with the wall clock. */
-static int core_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+static int core_stat(lua_State *L) {
+  static const char *const types[] = {"file", "directory", "fifo", "socket", "device", "link", "other"};
+  const char *path = luaL_checkstring(L, 1);
+  vn_fileinfo fi;
+  char msg[512];
+  if (vn_stat(path, &fi, msg, sizeof msg) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, types[fi.type]);
+  lua_setfield(L, -2, "type");
+  lua_pushnumber(L, (lua_Number)fi.size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, (lua_Integer)fi.mode);
+  lua_setfield(L, -2, "mode");
+  if (fi.link) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "link");
+  }
   return 1;
 }
 
-static int push_cjson_decoder(lua_State *L) {
-  lua_getglobal(L, "require");
-  lua_pushstring(L, "cjson.safe");
-  lua_call(L, 1, 1);
-  /* a private instance, so the user's own cjson settings never affect us */
-  lua_getfield(L, -1, "new");
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "decode");
-  lua_replace(L, -3);
-  lua_pop(L, 1);
+static int core_readable(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char msg[512];
+  if (vn_readable(path, msg, sizeof msg) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.fsync(file): a Lua file handle flushed and put on disk (a journal
+ * line that must survive a power cut).  true, or nil and the reason. */
+static int core_fsync(lua_State *L) {
+  FILE *f;
+  int err;
+#if LUA_VERSION_NUM >= 502
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  f = p->closef ? p->f : NULL;
+#else
+  FILE **p = (FILE **)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  f = *p;
+#endif
+  if (!f) return luaL_argerror(L, 1, "attempt to use a closed file");
+  err = vn_fsync(f);
+  if (err != 0) {
+    char msg[256];
+    vn_strerror(err, msg, sizeof msg);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
 int luaopen_vinano_core(lua_State *L) {
-  static const luaL_Reg error_meta[] = {{"__tostring", error_tostring}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {
-      {"new", vn_client_new}, {"error", core_error}, {"sleep", core_sleep}, {"now", core_now}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"curl", core_curl},   {"parse_url", core_parse_url}, {"now", core_now},
+                                   {"sleep", core_sleep}, {"stat", core_stat},           {"readable", core_readable},
+                                   {"new", vn_client_new}, {"wait", vn_client_wait},     {"fsync", core_fsync},
+                                   {NULL, NULL}};
   static int curl_ready = 0;
-
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "vinano: curl_global_init failed");
     curl_ready = 1;
   }
-
-  luaL_newmetatable(L, VN_ERROR_MT);
-  luaL_setfuncs(L, error_meta, 0);
-  lua_pop(L, 1);
-
-  push_cjson_decoder(L);
-  lua_pushvalue(L, -1);
-  vn_client_register(L); /* pops one copy of the decoder */
-  vn_request_register(L); /* pops the other */
-
+  vn_client_register(L);
+  vn_transfer_register(L);
   lua_newtable(L);
   luaL_setfuncs(L, funcs, 0);
   lua_pushliteral(L, VN_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushstring(L, curl_version());
-  lua_setfield(L, -2, "curl_version");
   return 1;
 }

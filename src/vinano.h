@@ -1,110 +1,201 @@
 /*
- * vinano.core: the C half of the ViNano client.
+ * vinano.core: the C transport of the ViNano client.  It knows HTTP through
+ * libcurl and nothing of the API (docs/architecture.md is the contract).
  *
- * A client owns one curl multi handle (its connection cache is what makes
- * keep-alive and HTTP/2 reuse work across calls) and a small pool of easy
- * handles.  A request is a userdata that borrows one easy handle from its
- * client for as long as it holds a response.  libcurl's callbacks only
- * fill C buffers and counters; Lua is never called from inside libcurl.
+ * Files, lowest first (each only calls into the ones above it; `make lint`
+ * checks that with nm):
+ *   platform.c  POSIX calls (clock, sleep, stat, files, poll)
+ *   buffer.c    growable byte buffer
+ *   compat.c    Lua 5.1-5.3 shims
+ *   class.c     registering a userdata class
+ *   trace.c     verbose trace with the secrets redacted
+ *   form.c      parts list -> curl_mime
+ *   sink.c      body to memory (bounded) or to a file (temp + rename)
+ *   pool.c      multi + share handles, easy handles, sockets, timer
+ *   transfer.c  one transfer's life and its facts
+ *   client.c    the client: options, start, step, wait, sockets, action
+ *   core.c      luaopen_vinano_core and the module functions
  */
 #ifndef VINANO_H
 #define VINANO_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include <curl/curl.h>
+
 #include "compat.h"
+#include "buffer.h"
+#include "platform.h"
 
-#define VN_CLIENT_MT "vinano.client"
-#define VN_REQUEST_MT "vinano.request"
-#define VN_ERROR_MT "vinano.error"
+#define VN_VERSION "0.1.0"
+#define VN_CLIENT_MT "vinano.core.client"
+#define VN_TRANSFER_MT "vinano.core.transfer"
 
-#define VN_POOL_MAX 16
-#define VN_MAX_FILE_BYTES ((curl_off_t)100 * 1024 * 1024)
+/* ---- class.c */
+/* Creates the metatable name: methods as __index, meta (__gc, __close,
+ * __tostring, ...), __metatable locked.  Leaves nothing on the stack. */
+void vn_class_register(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+/* Option checks shared by the client and its transfers; each raises
+ * "bad option 'what' (...)" (arg 0) or a bad argument arg otherwise. */
+double vn_check_seconds(lua_State *L, int idx, int arg, const char *what);
+/* A string without CR, LF or NUL (nul_only: without NUL); NULL when nil. */
+const char *vn_check_line(lua_State *L, int idx, int arg, const char *what, int nul_only, size_t *len);
+int vn_raise(lua_State *L, int arg, const char *what, const char *why);
+/* seconds -> milliseconds for CURLOPT_*_MS, at least 1 */
+long vn_seconds_to_ms(double s);
 
-enum vn_op { VN_OP_GENERATE, VN_OP_SUBMIT, VN_OP_POLL, VN_OP_DOWNLOAD };
+/* ---- trace.c */
+/* Copies in[0..n) to out with the value of every Authorization and
+ * Proxy-Authorization field (any case, HTTP/1 header or h2/h3 trace line)
+ * and every occurrence of token replaced by "<redacted>".  0: out of memory. */
+int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, vn_buffer *out);
+/* CURLOPT_DEBUGFUNCTION; userdata: a vn_trace_ctx. */
+typedef struct vn_trace_ctx {
+  const char *token; /* borrowed: points into the client's slist */
+  size_t tokn;
+} vn_trace_ctx;
+int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud);
 
-enum vn_state {
-  VN_IDLE,    /* created, resources not yet acquired */
-  VN_RUNNING, /* added to the client's multi handle, anchored */
-  VN_DONE,    /* transfer over, response held until result() */
-  VN_CLOSED   /* every resource released */
-};
+/* ---- form.c */
+/* Adds the parts list at index parts (a sequence of {name=, value= | file= |
+ * data=, filename=, type=}) to mime.  Raises with luaL_argerror(arg) on misuse. */
+void vn_form_build(lua_State *L, int parts, int arg, curl_mime *mime);
 
-typedef struct vn_buffer {
-  char *data;
-  size_t len, cap;
-} vn_buffer;
+/* ---- sink.c */
+typedef struct vn_sink {
+  char *path;             /* file sink: the final path (NULL: memory sink) */
+  vn_file file;           /* the temporary file beside path */
+  vn_buffer body;         /* memory body, or a non-2xx body of a file sink */
+  curl_off_t max;         /* bound of body */
+  curl_off_t written;     /* bytes written to the file */
+  int too_large, file_errno, committed;
+  char file_error[512];   /* "writing 'path': reason" */
+} vn_sink;
+void vn_sink_init(vn_sink *s, curl_off_t max);
+/* File sink: creates the temporary file (and parent folders with mkdir).
+ * 0 on success; else s->file_error says why. */
+int vn_sink_open(vn_sink *s, const char *path, int mkdir);
+/* Called from the write callback: status is the response's so far. */
+size_t vn_sink_write(vn_sink *s, long status, const char *p, size_t n);
+/* The transfer ended: rename (ok) or discard the temporary file. */
+void vn_sink_finish(vn_sink *s, int ok);
+void vn_sink_free(vn_sink *s);
 
-typedef struct vn_request vn_request;
+/* ---- pool.c */
+typedef struct vn_link {
+  struct vn_link *prev, *next;
+} vn_link;
 
-typedef struct vn_client {
+typedef struct vn_sock {
+  curl_socket_t fd;
+  int what; /* CURL_POLL_IN, _OUT, _INOUT, _REMOVE */
+} vn_sock;
+
+typedef struct vn_pool {
   CURLM *multi;
-  CURLSH *share; /* DNS and TLS sessions, for easy handles that are not reused */
-  char *base_url; /* no trailing slash */
-  char *user_agent, *ca_file, *proxy;
-  struct curl_slist *headers; /* holds the Authorization line */
-  int has_token, insecure, verbose;
-  long timeout_ms, connect_timeout_ms;
-  size_t max_response;
-  vn_request *attached; /* requests that hold an easy handle of this client */
-  int running;          /* of those, how many are in flight */
-  CURL *pool[VN_POOL_MAX];
-  int npool;
-  int finished_ref; /* registry: array of finished requests not yet reported by step() */
-  int closed;
-} vn_client;
+  CURLSH *share; /* DNS and TLS sessions across easy handles */
+  CURL *easy[16];
+  int neasy;
+  vn_link attached; /* transfers holding an easy handle of this pool (sentinel) */
+  int running;
+  /* what libcurl asked to watch (CURLMOPT_SOCKETFUNCTION) */
+  vn_sock *socks;
+  size_t nsocks, capsocks;
+  /* for c:sockets(): changes not yet read, and the sockets a host watches */
+  int hosted;
+  vn_sock *changes;
+  size_t nchanges, capchanges;
+  curl_socket_t *watched;
+  size_t nwatched, capwatched;
+  /* sockets libcurl closed while a host watched them */
+  vn_sock *closes; /* what: 0 = keep until the remove is read, 1 = close now */
+  size_t ncloses, capcloses;
+  int closing;
+  /* CURLMOPT_TIMERFUNCTION: -1 none, else the monotonic deadline */
+  double deadline;
+  int has_deadline;
+  int failed; /* a CURLMcode that broke the multi handle */
+} vn_pool;
 
-struct vn_request {
-  vn_client *client; /* NULL once the client is gone */
-  vn_request *prev, *next;
+int vn_pool_init(vn_pool *p);  /* 0: out of memory */
+void vn_pool_cleanup(vn_pool *p);
+CURL *vn_pool_take_easy(vn_pool *p);
+void vn_pool_give_easy(vn_pool *p, CURL *e);
+/* Options every easy handle of the pool needs (share, close-socket hook). */
+void vn_pool_setup_easy(vn_pool *p, CURL *e);
+void vn_pool_attach(vn_pool *p, vn_link *l);
+void vn_pool_detach(vn_link *l);
+/* Closes the sockets whose removal a host has read. */
+void vn_pool_flush_closes(vn_pool *p);
+/* Milliseconds until libcurl's timer (-1: none), at most cap when cap >= 0. */
+int vn_pool_timeout(const vn_pool *p, int cap);
+/* Appends a pollfd per watched socket; returns how many (at most room). */
+size_t vn_pool_pollfds(const vn_pool *p, vn_pollfd *fds, size_t room);
+/* curl_multi_socket_action; ev: CURL_CSELECT_* bits. */
+CURLMcode vn_pool_action(vn_pool *p, curl_socket_t fd, int ev);
+/* Acts on libcurl's timer when it expired. */
+CURLMcode vn_pool_timer(vn_pool *p);
+/* Moves the unread changes out (the caller frees *out); marks reads. */
+size_t vn_pool_take_changes(vn_pool *p, vn_sock **out);
+
+/* ---- transfer.c */
+enum vn_state { VN_IDLE, VN_RUNNING, VN_DONE, VN_CLOSED };
+
+/* What a transfer needs of its client's settings, copied at start. */
+typedef struct vn_config {
+  long timeout_ms, connect_timeout_ms;
+  char *ca_file, *proxy, *no_proxy, *user_agent;
+  int insecure, verbose;
+  curl_off_t max_response;
+  struct curl_slist *auth; /* the Authorization line, or NULL */
+  vn_trace_ctx trace;
+} vn_config;
+
+typedef struct vn_facts {
+  CURLcode code;
+  long status;
+  int request_sent;
+  char *content_type, *redirect_url;
+  curl_off_t retry_after;
+  long new_connections, local_port, http_version;
+  double seconds;
+  char error[512]; /* libcurl's message, or the sink's */
+} vn_facts;
+
+typedef struct vn_transfer {
+  vn_link link; /* first: a vn_link * is a vn_transfer * */
+  vn_pool *pool; /* NULL once detached (done, or client closed) */
   CURL *easy;
   curl_mime *mime;
-  int op, state, sync;
-  int self_ref;   /* registry anchor while in flight */
-  int result_ref; /* registry: {res, err, info} once computed */
-  CURLcode code;
-  int cancelled, too_large;
-  long status;
-  vn_buffer body;
-  vn_buffer head; /* the header lines of the last response, as received */
+  struct curl_slist *auth_copy; /* not owned: the client's */
+  int state, cancelled, queue;
+  int self_ref; /* registry anchor while running */
+  vn_sink sink;
+  vn_buffer head; /* header lines of the last response */
   curl_off_t up_now, up_total, down_now, down_total;
-  /* download: written to tmp_path, renamed to path once complete */
-  FILE *out;
-  char *path, *tmp_path;
-  curl_off_t written;
-  int file_error;
+  vn_facts facts;
   char errbuf[CURL_ERROR_SIZE];
-};
+} vn_transfer;
 
-/* core.c */
-int vn_push_error(lua_State *L, const char *kind, long status, const char *fmt, ...);
+/* c:start(spec): the spec table at index spec; pushes the transfer. */
+vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, int spec);
+/* The multi handle reported it done with code: snapshot, release, unanchor. */
+void vn_transfer_finish(lua_State *L, vn_transfer *t, CURLcode code);
+/* Stops a running transfer (cancelled = true); 1 if it was running. */
+int vn_transfer_cancel(lua_State *L, vn_transfer *t);
+/* The client goes away: cancel, and forget the pool. */
+void vn_transfer_orphan(lua_State *L, vn_transfer *t);
+/* Pushes the transfer's userdata (from its anchor); 0 if not anchored. */
+int vn_transfer_push(lua_State *L, const vn_transfer *t);
+void vn_transfer_register(lua_State *L);
 
-/* client.c */
-void vn_client_register(lua_State *L);
+/* ---- client.c */
 int vn_client_new(lua_State *L);
-void vn_client_release_easy(vn_client *c, CURL *easy);
+int vn_client_wait(lua_State *L); /* core.wait(clients, ms) */
+void vn_client_register(lua_State *L);
+/* Options parsing (shared with the fuzzer): fills cfg from the table at idx;
+ * raises naming the option. cfg must be zeroed; free with vn_config_free. */
+void vn_config_read(lua_State *L, int idx, vn_config *cfg);
+void vn_config_free(vn_config *cfg);
 
-/* request.c */
-void vn_request_register(lua_State *L);
-vn_request *vn_request_create(lua_State *L);
-void vn_request_finish(lua_State *L, vn_request *r);
-int vn_request_push_result(lua_State *L, vn_request *r);
-void vn_request_close(lua_State *L, vn_request *r);
-
-/* download.c */
-int vn_download_open(vn_request *r, const char *path, char *msg, size_t msgsize);
-size_t vn_download_write(char *ptr, size_t size, size_t nmemb, void *ud);
-void vn_download_finish(vn_request *r);
-void vn_download_abort(vn_request *r);
-
-/* client.c: the response-body writer shared with downloads' error bodies */
-size_t vn_body_write(char *ptr, size_t size, size_t nmemb, void *ud);
-
-/* form.c: fills mime from a params table; on bad input writes a message naming the field and returns 0 */
-int vn_form_build(lua_State *L, int params, curl_mime *mime, char *msg, size_t msgsize);
-
-/* response.c: pushes res, err, info for a finished request (decode function at upvalue 1) */
-int vn_response_push(lua_State *L, vn_request *r);
 
 #endif

@@ -1,6 +1,7 @@
 -- vinano in a LÖVE 11 game: the generation runs in a vinano.async task while
--- the frame loop keeps drawing a spinner; then the image is downloaded, read
--- back and drawn.
+-- the frame loop keeps drawing a spinner; then the image's bytes are fetched
+-- into memory (client:fetch), drawn, and a copy is kept in the save
+-- directory.
 --
 --   make LUA=luajit                       # the core for LÖVE's LuaJIT
 --   VINANO_API_TOKEN=... love examples/love
@@ -74,22 +75,22 @@ local function fail(err)
   io.stderr:write("vinano love example: ", state.error, "\n")
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local bytes = f:read("*a")
-  f:close()
-  return bytes
-end
 
--- Where the image goes: VINANO_LOVE_OUT, the save directory, or a temp file.
-local function output_path()
+-- Keeps a copy of the image: VINANO_LOVE_OUT, or the save directory
+-- (love.filesystem creates it).  Returns the path, or nil and why.
+local function save_copy(bytes)
   local out = os.getenv("VINANO_LOVE_OUT")
-  if out and out ~= "" then return out end
-  if love.filesystem.createDirectory("images") then
-    return love.filesystem.getSaveDirectory() .. "/images/latest.png"
+  if out and out ~= "" then
+    local f, err = io.open(out, "wb")
+    if not f then return nil, err end
+    f:write(bytes)
+    f:close()
+    return out
   end
-  return os.tmpname() .. ".png"
+  love.filesystem.createDirectory("images")
+  local ok, err = love.filesystem.write("images/latest.png", bytes)
+  if not ok then return nil, err end
+  return love.filesystem.getSaveDirectory() .. "/images/latest.png"
 end
 
 -- The generation, as a vinano.async task: every client call yields to the
@@ -101,19 +102,19 @@ local function generate(my_state)
   local url = res.images and res.images[1]
   if type(url) ~= "string" then return fail("the response has no image URL") end
   state.detail = res.imageDetails and res.imageDetails[1]
-  local path = output_path()
-  local file, derr = client:download(url, path)
+  local img, ferr = client:fetch(url) -- the bytes, in memory (bounded by max_response)
   if my_state ~= state then return end
-  if not file then return fail(derr) end
-  local bytes, rerr = read_file(file.path)
-  if not bytes then return fail(rerr) end
+  if not img then return fail(ferr) end
+  local bytes = img.data
+  local path, serr = save_copy(bytes)
+  if not path then return fail("cannot save the image: " .. tostring(serr)) end
   local ok, image, image_data = pcall(function()
     local data = love.image.newImageData(love.filesystem.newFileData(bytes, "vinano.png"))
     return love.graphics.newImage(data), data
   end)
   if not ok then return fail("cannot decode the image: " .. tostring(image)) end
   image:setFilter("nearest", "nearest")
-  state.image, state.image_data, state.image_path, state.image_bytes = image, image_data, file.path, #bytes
+  state.image, state.image_data, state.image_path, state.image_bytes = image, image_data, path, #bytes
   state.phase = "ready"
   state.wait_end = love.timer.getTime()
 end
@@ -130,7 +131,7 @@ function love.load()
   local ok, err = pcall(function()
     vinano = require "vinano"
     async = require "vinano.async"
-    async.host() -- love.update drives it; async.run never blocks
+    async.host() -- love.update drives it; async.spawn'd tasks need no other driver
     -- a task that raises (a bug, not an API error) shows up like one
     async.on_error = function(_, terr) fail(terr) end
     client = vinano.new { timeout = 60 } -- token and base URL from the environment

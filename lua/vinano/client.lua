@@ -1,17 +1,50 @@
--- The client object users hold: options, argument checks, validation and
--- the refusals that need no server; execute.lua runs the calls themselves.
--- wait(), the callback variants and generate_many are built on top.
+-- The client object users hold: its options (checked, unknown ones refused),
+-- argument checks, the refusals that need no server, and the transfer spec
+-- of each operation.  call.lua runs the attempts; wait(), the callback
+-- variants and generate_many are built on the calls.
 local core = require "vinano.core"
+local api = require "vinano.api"
+local errors = require "vinano.errors"
 local validate = require "vinano.validate"
-local models = require "vinano.models"
-local execute = require "vinano.execute"
+local route = require "vinano.route"
+local call = require "vinano.call"
+local transport = require "vinano.transport"
 local Limiter = require "vinano.ratelimit"
 
+---A client (`vinano.new`).  Its methods block in a plain script and yield
+---inside a vinano.async task; the `_cb` variants start a task and call back.
+---@class vinano.Client
+---@field base_url string the base URL, normalised (no trailing slash)
+---@field timeout number seconds for one whole call
+---@field generate_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions|nil, cb: fun(res: vinano.Result|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field submit_async_cb fun(self: vinano.Client, params: vinano.GenerateParams, opts: vinano.CallOptions|nil, cb: fun(task: vinano.Task|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field poll_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.CallOptions|nil, cb: fun(status: vinano.TaskStatus|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field wait_cb fun(self: vinano.Client, task_id: string|integer, opts: vinano.WaitOptions|nil, cb: fun(done: vinano.TaskStatus|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field download_cb fun(self: vinano.Client, url: string, path: string, opts: vinano.DownloadOptions|nil, cb: fun(file: vinano.Download|nil, err: vinano.Error|nil)): vinano.AsyncTask
+---@field fetch_cb fun(self: vinano.Client, url: string, opts: vinano.CallOptions|nil, cb: fun(res: vinano.Fetched|nil, err: vinano.Error|nil)): vinano.AsyncTask
 local Client = {}
 Client.__index = Client
 
-local DEFAULTS = { timeout = 180, connect_timeout = 10, base_url = "https://vinano.ai", max_retries = 2,
-  stall_timeout = 30 }
+local DEFAULTS = { timeout = 180, connect_timeout = 10, max_retries = 2, stall_timeout = 30,
+  max_response = 64 * 1024 * 1024 }
+
+-- Every option vinano.new takes, with its type.
+local OPTIONS = {
+  token = "string", base_url = "string", timeout = "number", connect_timeout = "number",
+  ca_file = "string", proxy = "string", user_agent = "string", sleep = "function",
+  validate = "boolean", max_retries = "number", retry_unsafe = "boolean", on_retry = "function",
+  on_request = "function", on_response = "function", plan = "string", rate_limit = "number",
+  rate_window = "number", max_credits = "number", stall_timeout = "number", max_response = "number",
+  insecure = "boolean", allow_http = "boolean", verbose = "boolean",
+}
+
+-- number options: the lowest allowed, whether that lowest is allowed itself,
+-- whether it must be whole
+local RANGES = {
+  timeout = { 0, false, false }, connect_timeout = { 0, false, false }, stall_timeout = { 0, false, false },
+  rate_window = { 0, false, false }, max_retries = { 0, true, true }, rate_limit = { 1, true, true },
+  max_credits = { 0, true, false }, max_response = { 1, true, true },
+}
 
 -- msg is formatted with detail only on failure: no string is built per call
 local function argcheck(cond, n, fname, msg, detail)
@@ -21,54 +54,115 @@ local function argcheck(cond, n, fname, msg, detail)
   end
 end
 
-local function opt_type(opts, key, expected)
-  local v = opts[key]
-  if v ~= nil and type(v) ~= expected then
-    error(("bad option '%s' to 'vinano.new' (%s expected, got %s)"):format(key, expected, type(v)), 3)
+local function distance(a, b)
+  if math.abs(#a - #b) > 2 then return 3 end
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
   end
+  return prev[#b]
 end
 
--- Plain http carries the token in clear: only to this machine by default.
-local function plain_http_to_other_host(url)
-  local scheme, host = url:match("^(%a[%w+.-]*)://%[?([^/:%]]*)")
-  if not scheme or scheme:lower() ~= "http" then return false end
-  host = host:lower()
-  return not (host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$"))
+local function bad_option(key, why)
+  error(("bad option '%s' to 'vinano.new' (%s)"):format(key, why), 4)
 end
 
-local OPTION_TYPES = {
-  token = "string", base_url = "string", timeout = "number", connect_timeout = "number",
-  ca_file = "string", proxy = "string", user_agent = "string", sleep = "function",
-  max_retries = "number", on_retry = "function", on_request = "function", on_response = "function",
-  plan = "string", rate_limit = "number", rate_window = "number", max_credits = "number",
-  stall_timeout = "number", max_response = "number",
-}
+local function check_options(opts)
+  for key, v in pairs(opts) do
+    local want = OPTIONS[key]
+    if not want then
+      local hint, best = nil, 3
+      if type(key) == "string" then
+        for name in pairs(OPTIONS) do
+          local d = distance(key:lower(), name)
+          if d < best or (d == best and hint and name < hint) then hint, best = name, d end
+        end
+      end
+      bad_option(tostring(key), "unknown option" .. (hint and best <= 2 and ("; did you mean '" .. hint .. "'?") or ""))
+    end
+    if type(v) ~= want then bad_option(key, ("%s expected, got %s"):format(want, type(v))) end
+    local range = RANGES[key]
+    if range then
+      if v ~= v or v == math.huge or v == -math.huge then bad_option(key, "must be a finite number") end
+      if v < range[1] or (v == range[1] and not range[2]) then
+        bad_option(key, ("must be %s %d"):format(range[2] and ">=" or ">", range[1]))
+      end
+      if range[3] and v ~= math.floor(v) then bad_option(key, "must be a whole number") end
+    end
+  end
+  if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then bad_option("plan", '"monthly" or "yearly" expected') end
+  if opts.max_response and opts.max_response > 2 ^ 53 then bad_option("max_response", "must be at most 2^53") end
+end
 
+---The options of `vinano.new`.  An unknown name raises (with a "did you
+---mean" hint), so does a wrong type or range.
+---@class vinano.Options
+---@field token? string default: os.getenv("VINANO_API_TOKEN") ("" is none); a missing token fails the first API call
+---@field base_url? string default: os.getenv("VINANO_BASE_URL") or "https://vinano.ai"; explicit http(s) scheme, no user:password@, no query
+---@field timeout? number seconds for one whole call, retries and waits included (default 180)
+---@field connect_timeout? number seconds (default 10)
+---@field ca_file? string a CA bundle file that REPLACES the system's (libcurl's CURLOPT_CAINFO)
+---@field proxy? string a proxy URL; "" for none; default: the environment's (http_proxy, https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY, NO_PROXY)
+---@field user_agent? string default "vinano/VERSION (Lua; _VERSION)"
+---@field validate? boolean check parameters against the API page before sending (default true)
+---@field max_retries? integer retries per call, >= 0 (default 2)
+---@field retry_unsafe? boolean retry a POST that may have reached the server (may cost credits twice; default false)
+---@field on_retry? fun(attempt: integer, err: vinano.Error, delay: number) before each retry; a raise fails the call (kind "callback")
+---@field on_request? fun(info: vinano.RequestInfo) logging hook before each attempt (never sees the token); a raise is written to stderr
+---@field on_response? fun(info: vinano.ResponseInfo) logging hook after each attempt; a raise is written to stderr
+---@field plan? "monthly"|"yearly" the client-side rate limit: 20 or 200 requests per 60 s
+---@field rate_limit? integer requests per rate_window (instead of plan; wins over it)
+---@field rate_window? number seconds (default 60)
+---@field max_credits? number refuse requests whose estimate is higher
+---@field stall_timeout? number poll/download/fetch: no byte for this long is a timeout (default 30)
+---@field max_response? integer bytes of a body kept in memory, 1 .. 2^53 (default 64 MiB)
+---@field insecure? boolean turn TLS verification off (default false)
+---@field allow_http? boolean allow the token over plain http off this machine (default false)
+---@field verbose? boolean libcurl's trace on stderr, credentials redacted (default false)
+---@field sleep? fun(seconds: number) the blocking sleep wait() uses between polls outside a task
+
+--- Makes a client.  Raises on a bad or unknown option, naming it.
+---@param opts? vinano.Options
+---@return vinano.Client
 function Client.new(opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 1, "vinano.new", "table expected, got %s", type(opts))
-  for key, t in pairs(OPTION_TYPES) do opt_type(opts, key, t) end
-  if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then
-    error("bad option 'plan' to 'vinano.new' (\"monthly\" or \"yearly\" expected)", 2)
+  check_options(opts)
+  local base_url = opts.base_url or os.getenv("VINANO_BASE_URL") or api.base_url
+  local base, why = route.base(core.parse_url, base_url)
+  if not base then error(("bad option 'base_url' to 'vinano.new' (%s)"):format(why), 2) end
+  local proxy, no_proxy, refusal = route.proxy(core.parse_url, opts, base, os.getenv)
+  if not refusal and base.scheme == "http" and not opts.allow_http and not route.is_loopback(base.host) then
+    refusal = "base_url: the token is only sent over https, or plain http to loopback (allow_http = true to override)"
   end
-  local base_url = opts.base_url or os.getenv("VINANO_BASE_URL") or DEFAULTS.base_url
+  local token = opts.token or os.getenv("VINANO_API_TOKEN")
+  if token == "" then token = nil end
   local timeout = opts.timeout or DEFAULTS.timeout
+  local max_response = opts.max_response or DEFAULTS.max_response
   local c = core.new {
-    token = opts.token or os.getenv("VINANO_API_TOKEN"),
-    base_url = base_url,
+    token = token,
     timeout = timeout,
     connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
-    ca_file = opts.ca_file, proxy = opts.proxy,
+    ca_file = opts.ca_file, proxy = proxy, no_proxy = no_proxy,
     user_agent = opts.user_agent or ("vinano/" .. core.version .. " (Lua; " .. _VERSION .. ")"),
     -- TLS verification is on; only this explicit option turns it off
     insecure = opts.insecure == true, verbose = opts.verbose == true,
-    max_response = opts.max_response,
+    max_response = max_response,
   }
   local stall = opts.stall_timeout or DEFAULTS.stall_timeout
-  return setmetatable({
+  local self = setmetatable({
     core = c,
-    base_url = base_url:gsub("/+$", ""),
+    base = base,
+    base_url = base.url,
+    has_token = token ~= nil,
     timeout = timeout,
+    max_response = max_response,
     validate = opts.validate ~= false,
     sleep = opts.sleep,
     max_retries = opts.max_retries or DEFAULTS.max_retries,
@@ -77,14 +171,17 @@ function Client.new(opts)
     limiter = Limiter.new(opts),
     max_credits = opts.max_credits,
     -- generate and submit wait silently while the server works: no stall bound there
-    stall_timeout = { poll = stall, download = stall },
-    plain_http_refused = opts.allow_http ~= true and plain_http_to_other_host(base_url),
+    stall_timeout = stall,
+    refusal = refusal,
     last = nil,
   }, Client)
+  return self
 end
 
 function Client:__tostring()
-  return tostring(self.core)
+  if tostring(self.core):find("(closed)", 1, true) then return "vinano.client (closed)" end
+  return ("vinano.client (%s, token %s, %d in flight)"):format(self.base_url, self.has_token and "set" or "missing",
+    self.core:running())
 end
 
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
@@ -97,68 +194,207 @@ local function check_opts(opts, n, fname)
   end
 end
 
-local function refuse_plain_http()
-  return nil, core.error { kind = "invalid_request", field = "base_url", rule = "https", message =
-    "base_url: the token is only sent over https, or plain http to loopback (allow_http = true to override)" }
+local function refused(self)
+  return nil, errors.new("invalid_request", self.refusal, { field = "base_url", rule = "https" })
 end
 
--- The API calls: validation and the refusals that need no server in
--- front, then execute (rate limit, retries, deadline).
-local function call(self, fname, op, arg, opts, check)
-  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
-  if self.plain_http_refused then return refuse_plain_http() end
+local function no_token()
+  return nil, errors.new("invalid_request", "token: missing (pass token= to vinano.new or set VINANO_API_TOKEN)",
+    { field = "token", rule = "required" })
+end
+
+local fs = { stat = core.stat, readable = core.readable }
+
+-- Everything that can be refused before sending, in order: the API's
+-- rules (unless validate = false), what could not be sent safely, the
+-- files on disk, max_credits.
+local function refusal(self, params, opts)
+  if self.refusal then return refused(self) end
   if self.validate then
-    local ok, err = check(arg)
+    local ok, err = validate.params(params)
     if not ok then return nil, err end
   end
-  if op ~= "poll" then
-    local max = opts and opts.max_credits or self.max_credits
-    local cost = max and models.estimate_credits(arg)
-    if max and cost > max then
-      return nil, core.error { kind = "invalid_request", field = "max_credits", rule = "max_credits",
-        estimate = cost, message = ("max_credits: this request is estimated at %d credits, over the limit of %d")
-          :format(cost, max) }
+  local ok, err = validate.shape(params)
+  if not ok then return nil, err end
+  ok, err = validate.files(params, fs)
+  if not ok then return nil, err end
+  local max = opts and opts.max_credits or self.max_credits
+  if max then
+    local cost = api.estimate_credits(params)
+    if cost > max then
+      return nil, errors.new("invalid_request",
+        ("max_credits: this request is estimated at %d credits, over the limit of %d"):format(cost, max),
+        { field = "max_credits", rule = "max_credits", estimate = cost })
     end
   end
-  return execute.run(self, op, arg, nil, opts)
+  return true
 end
 
+local function post(self, fname, op, params, opts)
+  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
+  argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
+  check_opts(opts, 2, fname)
+  local ok, err = refusal(self, params, opts)
+  if not ok then return nil, err end
+  if not self.has_token then return no_token() end
+  local url = self.base_url .. api.endpoints[op].path
+  local parts = api.parts(params)
+  return call.run(self, op, function(left)
+    return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
+  end, opts)
+end
+
+---The parameters of `client:generate` and `client:submit_async` (the API
+---page's fields).  At least one of prompt, image and imageUrl.
+--- What generate or submit_async would refuse before sending, without
+--- sending anything: true, or nil and the same invalid_request error.
+---@param params vinano.GenerateParams
+---@param opts? {max_credits?: number}
+---@return true|nil ok
+---@return vinano.Error|nil err
+function Client:check(params, opts)
+  argcheck(getmetatable(self) == Client, 1, "check", "client expected (use client:%s)", "check")
+  argcheck(type(params) == "table", 1, "check", "table expected, got %s", type(params))
+  check_opts(opts, 2, "check")
+  return refusal(self, params, opts)
+end
+
+---@class vinano.GenerateParams
+---@field prompt? string at most 2000 characters (UTF-8 characters, not bytes)
+---@field model? vinano.Model default "gemini-2.5-flash-image-preview"
+---@field aspectRatio? vinano.AspectRatio the last four only on gemini-3.1-pro-image-preview
+---@field mode? vinano.Mode free-form
+---@field hdPro? boolean 30 credits instead of 10
+---@field img_size? vinano.ImgSize only gemini-3.1-pro-image-preview and gemini-3-pro-image-preview
+---@field googleSearch? boolean only gemini-3.1-pro-image-preview; default false
+---@field image? vinano.Image|vinano.Image[] files, streamed from disk; each at most 100 MB; not on Z-Image
+---@field imageUrl? string|string[] one URL or several; not on Z-Image
+
+---An image to upload given as a table: a file on disk, or the bytes.
+---@class vinano.ImageFile
+---@field path? string a file on disk, streamed by libcurl (exactly one of path and data)
+---@field data? string the bytes themselves
+---@field filename? string the file name sent (default: the path's base name; for data, image.png/.jpg/.gif/.webp/.bin by its first bytes)
+---@field content_type? string the part's content type (default: libcurl's guess from the file name)
+
+---@alias vinano.Image string|vinano.ImageFile a file path, or a table
+
+---@class vinano.ImageDetail
+---@field width integer
+---@field height integer
+---@field filesize integer
+
+---A generate result: the server's JSON decoded (JSON null is `vinano.null`)
+---plus what the client adds (attempts, elapsed, rate_limit).
+---@class vinano.Result
+---@field status integer
+---@field images string[] image URLs
+---@field imageDetails vinano.ImageDetail[]
+---@field uuid string
+---@field prompt? string
+---@field model? string
+---@field credits {cost: integer}
+---@field attempts integer attempts made
+---@field elapsed number seconds, retries included
+---@field rate_limit? vinano.RateLimit the last snapshot the server sent
+
+--- Generates an image (sync endpoint).  Yields inside a vinano.async task, blocks elsewhere.
+---@param params vinano.GenerateParams
+---@param opts? vinano.CallOptions
+---@return vinano.Result|nil res
+---@return vinano.Error|nil err
 function Client:generate(params, opts)
-  argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
-  check_opts(opts, 2, "generate")
-  return call(self, "generate", "generate", params, opts, validate.params)
+  return post(self, "generate", "generate", params, opts)
 end
 
+---What `client:submit_async` returns: the server's JSON plus attempts,
+---elapsed and rate_limit.
+---@class vinano.Task
+---@field task_id string|integer
+---@field status integer 202
+---@field message? string
+---@field model? string
+---@field credits? {cost: integer}
+---@field attempts integer
+---@field elapsed number seconds
+---@field rate_limit? vinano.RateLimit
+
+--- Submits an async task; poll or wait for it.
+---@param params vinano.GenerateParams
+---@param opts? vinano.CallOptions
+---@return vinano.Task|nil task
+---@return vinano.Error|nil err
 function Client:submit_async(params, opts)
-  argcheck(type(params) == "table", 1, "submit_async", "table expected, got %s", type(params))
-  check_opts(opts, 2, "submit_async")
-  return call(self, "submit_async", "submit", params, opts, validate.params)
+  return post(self, "submit_async", "submit", params, opts)
 end
 
+-- RFC 3986 unreserved characters stay, everything else is %XX.
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+---What `client:poll` returns (and `client:wait` once done): the server's
+---answer (fields of vinano.Result when done) plus `state`.
+---@class vinano.TaskStatus: vinano.Result
+---@field state "pending"|"done"|"failed"
+---@field message? string a failed task's reason, when the server gave one
+
+--- Asks once how a task is doing.
+---@param task_id string|integer
+---@param opts? vinano.CallOptions
+---@return vinano.TaskStatus|nil status
+---@return vinano.Error|nil err
 function Client:poll(task_id, opts)
   local t = type(task_id)
+  argcheck(getmetatable(self) == Client, 1, "poll", "client expected (use client:%s)", "poll")
   argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got %s", t)
   check_opts(opts, 2, "poll")
-  return call(self, "poll", "poll", task_id, opts, validate.task_id)
+  if self.refusal then return refused(self) end
+  local ok, err = validate.task_id(task_id)
+  if not ok then return nil, err end
+  if not self.has_token then return no_token() end
+  local ep = api.endpoints.poll
+  local url = self.base_url .. ep.path .. "?" .. ep.query .. "=" .. escape(task_id)
+  local stall = opts and opts.stall or self.stall_timeout
+  return call.run(self, "poll", function(left)
+    return { method = "GET", url = url, auth = true, timeout = left, stall = stall }
+  end, opts)
 end
 
--- Polls until the task is done or failed, or the deadline passes.  Between
--- polls it sleeps with opts.sleep / the client's sleep (an event loop's
--- yielding sleep) or else blocks the thread.
+local function sleep_between(self, opts, seconds)
+  if opts.sleep then return opts.sleep(seconds) end
+  if self.sleep and not transport.in_task() then return self.sleep(seconds) end
+  return transport.sleep(seconds)
+end
+
+---Options of `client:wait`.
+---@class vinano.WaitOptions
+---@field interval? number seconds between polls, >= 0 (default 3)
+---@field timeout? number seconds in all, > 0 (default 300); then a `timeout` error
+---@field on_poll? fun(status: vinano.TaskStatus)
+---@field sleep? fun(seconds: number)
+
+--- Polls until the task is done (returns the done answer), failed
+--- (task_failed) or the deadline passes (timeout).
+---@param task_id string|integer
+---@param opts? vinano.WaitOptions
+---@return vinano.TaskStatus|nil done
+---@return vinano.Error|nil err
 function Client:wait(task_id, opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 2, "wait", "table expected, got %s", type(opts))
   local interval = opts.interval or 3
   local timeout = opts.timeout or 300
-  argcheck(type(interval) == "number" and interval >= 0, 2, "wait", "interval must be a number >= 0")
-  argcheck(type(timeout) == "number" and timeout > 0, 2, "wait", "timeout must be a number > 0")
+  argcheck(type(interval) == "number" and interval >= 0 and interval < math.huge, 2, "wait",
+    "interval must be a finite number >= 0")
+  argcheck(type(timeout) == "number" and timeout > 0 and timeout < math.huge, 2, "wait",
+    "timeout must be a finite number > 0")
+  argcheck(opts.on_poll == nil or type(opts.on_poll) == "function", 2, "wait", "on_poll must be a function")
   local deadline = core.now() + timeout
   local polls, state = 0, "pending"
   local function expired()
-    return nil, core.error {
-      kind = "timeout", task_id = task_id, polls = polls,
-      message = ("task %s still %s after %g s (wait timeout)"):format(tostring(task_id), state, timeout),
-    }
+    return nil, errors.new("timeout", ("task %s still %s after %g s (wait timeout)"):format(tostring(task_id), state,
+      timeout), { task_id = task_id, polls = polls })
   end
   while true do
     local st, err = self:poll(task_id, { timeout = math.max(0.001, deadline - core.now()) })
@@ -168,58 +404,126 @@ function Client:wait(task_id, opts)
       return nil, err
     end
     polls, state = polls + 1, st.state
-    if opts.on_poll then opts.on_poll(st) end
+    if opts.on_poll then
+      local ok, raised = pcall(opts.on_poll, st)
+      if not ok then
+        return nil, errors.new("callback", "on_poll raised: " .. tostring(raised), { task_id = task_id })
+      end
+    end
     if st.state == "done" then return st end
     if st.state == "failed" then
       local msg = st.message or st.error or st.msg or st.detail
-      return nil, core.error {
-        kind = "task_failed", status = tonumber(st.status), task_id = task_id, task = st,
-        message = ("task %s failed: %s"):format(tostring(task_id), type(msg) == "string" and msg or "no reason given"),
-      }
+      return nil, errors.new("task_failed", ("task %s failed: %s"):format(tostring(task_id),
+        type(msg) == "string" and msg or "no reason given"),
+        { status = tonumber(st.status), task_id = task_id, task = st })
     end
     local left = deadline - core.now()
     if left <= 0 then return expired() end
-    if opts.sleep then opts.sleep(math.min(interval, left)) else execute.sleep(self, math.min(interval, left)) end
+    sleep_between(self, opts, math.min(interval, left))
   end
 end
 
--- Streams url to the file path (through a temporary name, renamed when
--- complete).  The token goes only to URLs under the client's base_url.
+local function get(self, op, url, sink, opts)
+  if self.refusal and route.same_origin(core.parse_url, self.base, url) then return refused(self) end
+  local ok, why = route.check_url(core.parse_url, url)
+  if not ok then return errors.invalid("url", "url", why) end
+  local auth = self.has_token and route.same_origin(core.parse_url, self.base, url)
+  local stall = opts and opts.stall or self.stall_timeout
+  local mkdir = opts and opts.mkdir == true
+  local res, err = call.run(self, op, function(left)
+    return { method = "GET", url = url, auth = auth, follow = 5, sink = sink, mkdir = mkdir, timeout = left,
+      stall = stall }
+  end, opts)
+  if err and err.kind == "io" and not mkdir and err.message:find("No such file or directory", 1, true) then
+    err.message = err.message .. " (the folder does not exist: pass {mkdir = true} to create it)"
+  end
+  return res, err
+end
+
+---Per-call options of `client:download`.
+---@class vinano.DownloadOptions: vinano.CallOptions
+---@field mkdir? boolean create the file's missing parent folders (default false)
+
+---What `client:download` returns.
+---@class vinano.Download
+---@field path string
+---@field bytes integer
+---@field content_type? string
+---@field attempts integer
+---@field elapsed number
+---@field rate_limit? vinano.RateLimit
+
+--- Streams url to the file path: through a temporary name beside it, renamed
+--- when complete.  The token goes only to URLs under base_url.
+---@param url string
+---@param path string
+---@param opts? vinano.DownloadOptions
+---@return vinano.Download|nil file
+---@return vinano.Error|nil err
 function Client:download(url, path, opts)
+  argcheck(getmetatable(self) == Client, 1, "download", "client expected (use client:%s)", "download")
   argcheck(type(url) == "string", 1, "download", "URL string expected, got %s", type(url))
   argcheck(type(path) == "string", 2, "download", "file path expected, got %s", type(path))
   check_opts(opts, 3, "download")
-  if self.plain_http_refused and url:sub(1, #self.base_url + 1) == self.base_url .. "/" then
-    return refuse_plain_http()
-  end
-  return execute.run(self, "download", url, path, opts)
+  argcheck(opts == nil or opts.mkdir == nil or type(opts.mkdir) == "boolean", 3, "download", "mkdir must be a boolean")
+  if path == "" then return errors.invalid("path", "file", "empty file path") end
+  if path:find("%z") then return errors.invalid("path", "nul", "the file path contains a NUL byte") end
+  return get(self, "download", url, path, opts)
+end
+
+---What `client:fetch` returns.
+---@class vinano.Fetched
+---@field data string the body's bytes
+---@field bytes integer
+---@field content_type? string
+---@field attempts integer
+---@field elapsed number
+---@field rate_limit? vinano.RateLimit
+
+---Options of `client:generate_many`.
+---@class vinano.ManyOptions
+---@field concurrency? integer requests in flight at most, >= 1 (default 8)
+
+--- The bytes at url (an image), in memory: bounded by max_response, with
+--- download's redirect and token rules.
+---@param url string
+---@param opts? vinano.CallOptions
+---@return vinano.Fetched|nil res
+---@return vinano.Error|nil err
+function Client:fetch(url, opts)
+  argcheck(getmetatable(self) == Client, 1, "fetch", "client expected (use client:%s)", "fetch")
+  argcheck(type(url) == "string", 1, "fetch", "URL string expected, got %s", type(url))
+  check_opts(opts, 2, "fetch")
+  return get(self, "fetch", url, nil, opts)
 end
 
 -- Callback-last variants, for plenary.async.wrap / nvim-nio's wrap:
 --   client:generate_cb(params, function(res, err) end)
--- They start a vinano.async task and return it at once; a driver (the luv
--- adapter, async.update in a frame loop, or async.run) moves it along.
-for _, name in ipairs { "generate", "submit_async", "poll", "wait", "download" } do
+for _, name in ipairs { "generate", "submit_async", "poll", "wait", "download", "fetch" } do
   Client[name .. "_cb"] = function(self, ...)
     local n = select("#", ...)
     local cb = select(n, ...)
     argcheck(n >= 1 and type(cb) == "function", n + 1, name .. "_cb", "callback function expected last")
     local args = pack(...)
-    return require("vinano.async").spawn(function()
-      cb(self[name](self, unpack(args, 1, n - 1)))
-    end)
+    return require("vinano.async").spawn_cb(function()
+      return self[name](self, unpack(args, 1, n - 1))
+    end, cb)
   end
 end
 
--- Generates every params table of list with at most opts.concurrency in
--- flight; returns a list in input order where each entry is the result or
--- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
+--- Generates every params table of list with at most opts.concurrency in
+--- flight; returns a list in input order where each entry is the result or
+--- the error (errors have a .kind).  Yields inside a task, blocks elsewhere.
+---@param list vinano.GenerateParams[]
+---@param opts? vinano.ManyOptions
+---@return (vinano.Result|vinano.Error)[]
 function Client:generate_many(list, opts)
   argcheck(type(list) == "table", 1, "generate_many", "list of params tables expected, got %s", type(list))
   opts = opts or {}
   argcheck(type(opts) == "table", 2, "generate_many", "options table expected, got %s", type(opts))
   local concurrency = opts.concurrency or 8
   argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
+  local async = require "vinano.async"
   local results, next_index, n = {}, 0, #list
   local function worker()
     while next_index < n do
@@ -231,18 +535,24 @@ function Client:generate_many(list, opts)
   end
   local workers = {}
   for k = 1, math.min(concurrency, n) do workers[k] = worker end
-  if #workers > 0 then require("vinano.async").all(workers) end
+  if #workers > 0 then
+    if async.current() then async.all(workers) else async.run(async.all, workers) end
+  end
   return results
 end
 
--- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the
--- last response this client received, or nil before the first.
+--- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the
+--- last API response this client received, or nil before the first.
+---@return vinano.Info|nil
 function Client:last_response()
   return self.last
 end
 
+--- Cancels what is in flight (each waiter gets `cancelled`) and frees
+--- everything.  Idempotent; also `<close>`.
+---@return nil
 function Client:close()
-  self.core:close()
+  transport.close(self.core)
 end
 
 Client.__close = Client.close

@@ -1,8 +1,9 @@
 -- on_progress(sent, total_up, received, total_down), shared by the blocking
--- path (execute.lua) and the task scheduler (async.lua): at most every
+-- path and the awaited path of transport.lua: at most every
 -- EVERY seconds, only when a counter moved, and a callback that raises
 -- fails its own request with a "callback" error.
-local core = require "vinano.core"
+-- vinano: internal (not part of the public API; see docs/architecture.md)
+local errors = require "vinano.errors"
 
 local M = {}
 
@@ -11,12 +12,19 @@ M.EVERY = 0.1 -- seconds between two calls for one request
 local Watch = {}
 Watch.__index = Watch
 
+--- A watch for one request's on_progress.
+---@param on_progress fun(sent: number, total_up: number, received: number, total_down: number)
+---@return table watch with :check(req, now)
 function M.watch(on_progress)
   return setmetatable({ fn = on_progress, last = -1 }, Watch)
 end
 
--- Calls the callback if it is due and something moved.  Returns true, or
--- false and the value the callback raised.
+--- Calls the callback if it is due and something moved.  Returns true, or
+--- false and the value the callback raised.
+---@param req userdata a core transfer (its :progress())
+---@param now number monotonic seconds
+---@return boolean ok
+---@return any raised
 function Watch:check(req, now)
   if now - self.last < M.EVERY then return true end
   local a, b, c, d = req:progress()
@@ -27,8 +35,11 @@ function Watch:check(req, now)
   return false, err
 end
 
+--- The callback error for a raising on_progress.
+---@param raised any
+---@return vinano.Error
 function M.error(raised)
-  return core.error { kind = "callback", message = "on_progress raised: " .. tostring(raised) }
+  return errors.new("callback", "on_progress raised: " .. tostring(raised))
 end
 
 return M

@@ -1,27 +1,31 @@
--- Client-side checks of every rule api-notes.md states plainly, so that bad
--- input fails with a message naming the field and the rule before any byte
--- is sent.  Unknown models and modes pass: the server may know them.
-local core = require "vinano.core"
-local models = require "vinano.models"
+-- Client-side checks, so that bad input fails with a message naming the
+-- field and the rule before any byte is sent.  Two layers:
+--   * params(): every rule api.lua states plainly (validate = true, the
+--     default).  Unknown models and modes pass: the server may know them.
+--   * shape() and files(): what must hold for anything to be sent safely
+--     (encodable values, no CR/LF/NUL smuggled into part headers or paths,
+--     files that exist, are regular, readable and within 100 MB).  These
+--     run even with validate = false.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
+local api = require "vinano.api"
+local errors = require "vinano.errors"
 
 local M = {}
 
-M.max_prompt_chars = 2000
+M.max_prompt_chars = api.max_prompt_chars
 
-local known_fields = {
-  prompt = true, image = true, imageUrl = true, model = true, aspectRatio = true,
-  mode = true, hdPro = true, img_size = true, googleSearch = true,
-}
-
-local function invalid(field, rule, message)
-  return nil, core.error { kind = "invalid_request", field = field, rule = rule, message = field .. ": " .. message }
-end
+local invalid = errors.invalid
 
 -- Characters of a UTF-8 string, or nil when the bytes are not UTF-8.
--- Works the same on 5.1/LuaJIT, which have no utf8 library.
+-- Lua 5.4's utf8.len is strict (no surrogates, nothing above U+10FFFF);
+-- 5.3's accepts surrogates and 5.1/LuaJIT have none, so they take the loop.
 local PUC = not rawget(_G, "jit") -- LuaJIT compiles the loop below into fast code
+local strict_utf8_len = _VERSION == "Lua 5.4" and utf8 and utf8.len
 
+---@param s string
+---@return integer|nil characters, or nil when s is not valid UTF-8
 function M.utf8_length(s)
+  if strict_utf8_len then return (strict_utf8_len(s)) end
   -- ASCII, the usual prompt: one scan in C instead of a Lua loop per byte
   if PUC and not s:find("[\128-\255]") then return #s end
   local i, n, len = 1, #s, 0
@@ -54,31 +58,11 @@ end
 local function is_bool(v) return type(v) == "boolean" or v == "true" or v == "false" end
 local function truthy(v) return v == true or v == "true" end
 
--- A value or a list of values, as the form builder accepts them.
-local function each(v)
-  if type(v) == "table" and v[1] ~= nil then return v end
-  return { v }
-end
+local each = api.each
 
-local function check_image(spec, label)
-  local t = type(spec)
-  if t == "string" then
-    if spec == "" then return invalid(label, "file", "empty file path") end
-    return true
-  end
-  if t ~= "table" then
-    return invalid(label, "file", "expected a file path or a {path=...} / {data=...} table, got " .. t)
-  end
-  if (spec.path == nil) == (spec.data == nil) then
-    return invalid(label, "file", "a file table needs exactly one of path= or data=")
-  end
-  for _, k in ipairs { "path", "data", "filename", "content_type" } do
-    if spec[k] ~= nil and type(spec[k]) ~= "string" then
-      return invalid(label, "file", k .. " must be a string, got " .. type(spec[k]))
-    end
-  end
-  return true
-end
+-- The string fields of a file table (module constants: no table per call).
+local FILE_KEYS = { "path", "data", "filename", "content_type" }
+local HEADER_KEYS = { "filename", "content_type" }
 
 local function check_list(params, field, checker)
   local v = params[field]
@@ -111,21 +95,26 @@ end
 local STRING_FIELDS = { "prompt", "model", "aspectRatio", "mode", "img_size" }
 local BOOLEAN_FIELDS = { "hdPro", "googleSearch" }
 
--- Returns true, or nil and an invalid_request error.
+--- Every rule of the API page.  Returns true, or nil and an invalid_request error.
+---@param params vinano.GenerateParams
+---@return true|nil ok
+---@return vinano.Error|nil err
 function M.params(params)
   for k in pairs(params) do
-    if not known_fields[k] then
+    if not api.field[k] then
       return invalid(tostring(k), "unknown_field",
         "unknown field (known: prompt, image, imageUrl, model, aspectRatio, mode, hdPro, img_size, googleSearch;"
         .. " validate = false sends it anyway)")
     end
   end
-  for _, f in ipairs(STRING_FIELDS) do
+  for i = 1, #STRING_FIELDS do -- numeric loops over these constant lists: no iterator call per field
+    local f = STRING_FIELDS[i]
     if params[f] ~= nil and type(params[f]) ~= "string" then
       return invalid(f, "type", "expected a string, got " .. type(params[f]))
     end
   end
-  for _, f in ipairs(BOOLEAN_FIELDS) do
+  for i = 1, #BOOLEAN_FIELDS do
+    local f = BOOLEAN_FIELDS[i]
     if params[f] ~= nil and not is_bool(params[f]) then
       return invalid(f, "type", "expected a boolean, got " .. type(params[f]))
     end
@@ -142,20 +131,19 @@ function M.params(params)
         ("at most %d characters, got %d"):format(M.max_prompt_chars, n))
     end
   end
-  local ok, err = check_list(params, "image", check_image)
-  if not ok then return nil, err end
-  ok, err = check_list(params, "imageUrl", check_url)
+  -- the shape of image file tables is shape()'s, which always runs
+  local ok, err = check_list(params, "imageUrl", check_url)
   if not ok then return nil, err end
 
-  local model = params.model or models.default_model
-  local info = models.models[model]
+  local model = params.model or api.default_model
+  local info = api.models[model]
   if not info or info.checked == false then return true end
 
   local ratio = params.aspectRatio
-  if ratio and not models.base_ratio_set[ratio] then
-    if not (info.extended_ratios and models.extended_ratio_set[ratio]) then
-      local allowed = table.concat(models.base_ratios, " ")
-      if info.extended_ratios then allowed = allowed .. " " .. table.concat(models.extended_ratios, " ") end
+  if ratio and not api.base_ratio_set[ratio] then
+    if not (info.extended_ratios and api.extended_ratio_set[ratio]) then
+      local allowed = table.concat(api.base_ratios, " ")
+      if info.extended_ratios then allowed = allowed .. " " .. table.concat(api.extended_ratios, " ") end
       return invalid("aspectRatio", "allowed_values",
         ("'%s' is not supported by %s (allowed: %s)"):format(ratio, model, allowed))
     end
@@ -165,7 +153,7 @@ function M.params(params)
       return invalid("img_size", "model",
         "only supported by gemini-3.1-pro-image-preview and gemini-3-pro-image-preview, not " .. model)
     end
-    if not models.img_size_set[params.img_size] then
+    if not api.img_size_set[params.img_size] then
       return invalid("img_size", "allowed_values", ("'%s' is not one of 1k, 2k, 4k"):format(params.img_size))
     end
   end
@@ -179,9 +167,119 @@ function M.params(params)
   return true
 end
 
--- A task id as poll sends it.
+--- A task id as poll sends it.
+---@param id string|integer
+---@return true|nil ok
+---@return vinano.Error|nil err
 function M.task_id(id)
   if id == "" then return invalid("task_id", "required", "must not be empty") end
+  if type(id) == "string" and id:find("%z") then return invalid("task_id", "nul", "contains a NUL byte") end
+  return true
+end
+
+-- Text that goes into a part's header (a name, a file name, a type): a CR,
+-- LF or NUL would end the header early and let the rest forge others.
+local function header_safe(s)
+  return not s:find("[%z\r\n\"]")
+end
+
+local function check_scalar(v, label)
+  local t = type(v)
+  if t == "string" or t == "boolean" then return true end
+  if t == "number" and v == v and v ~= math.huge and v ~= -math.huge then return true end
+  return invalid(label, "type", "expected a string, number or boolean, got " .. (t == "number" and tostring(v) or t))
+end
+
+local function check_file_shape(spec, label)
+  local t = type(spec)
+  if t == "string" then
+    if spec == "" then return invalid(label, "file", "empty file path") end
+    if spec:find("%z") then return invalid(label, "nul", "the file path contains a NUL byte") end
+    return true
+  end
+  if t ~= "table" then
+    return invalid(label, "file", "expected a file path or a {path=...} / {data=...} table, got " .. t)
+  end
+  if (spec.path == nil) == (spec.data == nil) then
+    return invalid(label, "file", "a file table needs exactly one of path= or data= (a string)")
+  end
+  for i = 1, #FILE_KEYS do
+    local k = FILE_KEYS[i]
+    if spec[k] ~= nil and type(spec[k]) ~= "string" then
+      return invalid(label, "file", k .. " must be a string, got " .. type(spec[k]))
+    end
+  end
+  if spec.path and spec.path:find("%z") then return invalid(label, "nul", "the file path contains a NUL byte") end
+  if spec.path == "" then return invalid(label, "file", "empty file path") end
+  for i = 1, #HEADER_KEYS do
+    local k = HEADER_KEYS[i]
+    if spec[k] and not header_safe(spec[k]) then
+      return invalid(label, "header", k .. " must not contain CR, LF, NUL or a double quote")
+    end
+  end
+  if spec.data and #spec.data > api.max_file_bytes then
+    return invalid(label, "max_size", "data is over the 100 MB (104857600 bytes) limit")
+  end
+  return true
+end
+
+--- What must hold for params to be sent at all, validation on or off.
+---@param params table
+---@return true|nil ok
+---@return vinano.Error|nil err
+function M.shape(params)
+  for k, v in pairs(params) do
+    local f = api.field[k] -- the API's own names are safe: only unknown ones are scanned
+    if not f and (type(k) ~= "string" or not header_safe(k)) then
+      return invalid(tostring(k), "name", "field names must be strings without CR, LF, NUL or a double quote")
+    end
+    local kind = f and f.type
+    local ok, err
+    if kind == "files" then
+      ok, err = check_list(params, k, check_file_shape)
+    elseif kind == "urls" then
+      ok, err = check_list(params, k, function(u, label)
+        if type(u) ~= "string" then return invalid(label, "type", "expected a URL string, got " .. type(u)) end
+        return true
+      end)
+    else
+      ok, err = check_scalar(v, k)
+    end
+    if not ok then return nil, err end
+  end
+  return true
+end
+
+--- The files of params, on disk: each exists, is a regular file (a FIFO or
+--- a device is refused without opening it, so nothing blocks), is readable,
+--- and is at most 100 MB.  `fs` is the core (stat, readable).
+---@param params table
+---@param fs {stat: fun(path: string): table|nil, string|nil, readable: fun(path: string): boolean|nil, string|nil}
+---@return true|nil ok
+---@return vinano.Error|nil err
+function M.files(params, fs)
+  local v = params.image
+  if v == nil then return true end
+  local list = each(v)
+  for i, spec in ipairs(list) do
+    local path = type(spec) == "string" and spec or spec.path
+    if path then
+      local label = #list > 1 and ("image[" .. i .. "]") or "image"
+      local st, why = fs.stat(path)
+      local function reason(msg) -- the system's reason, without the path it may repeat
+        msg = tostring(msg)
+        return msg:sub(1, #path + 2) == path .. ": " and msg:sub(#path + 3) or msg
+      end
+      if not st then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(why))) end
+      if st.type ~= "file" then return invalid(label, "file", ("'%s' is not a regular file"):format(path)) end
+      if st.size > api.max_file_bytes then
+        return invalid(label, "max_size", ("'%s' is %d bytes; the limit is 100 MB (104857600 bytes)")
+          :format(path, st.size))
+      end
+      local ok, rwhy = fs.readable(path)
+      if not ok then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(rwhy))) end
+    end
+  end
   return true
 end
 

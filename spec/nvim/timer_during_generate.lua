@@ -62,16 +62,12 @@ end)
 local ok, err = pcall(function()
   vim.cmd("runtime plugin/vinano.lua") -- -u NONE loads no plugins by itself
   assert(vim.fn.exists(":VinanoGenerate") == 2, ":VinanoGenerate is not defined")
-  local async = require "vinano.async"
-  -- count the adapter's ticks: its timer callback calls async.update(0)
-  local updates = 0
-  local update = async.update
-  async.update = function(...)
-    updates = updates + 1
-    return update(...)
-  end
-
   local plugin = require "vinano_nvim"
+  -- the driver's wake-ups: its poll and timer callbacks (plugin.driver.stats)
+  local function wakeups()
+    local d = plugin.driver
+    return d and (d.stats.poll + d.stats.timer) or 0
+  end
   local started, cpu0
   local function cpu_ms()
     local r = uv.getrusage()
@@ -85,7 +81,7 @@ local ok, err = pcall(function()
     on_done = function(result, gerr)
       pending = false
       report.elapsed_ms = ms(uv.hrtime() - started)
-      report.adapter_ticks = updates
+      report.adapter_ticks = wakeups()
       report.cpu_ms = cpu_ms() - cpu0
       if result then
         report.path, report.bytes, report.url = result.path, result.bytes, result.url
@@ -96,14 +92,14 @@ local ok, err = pcall(function()
       end
       -- the task has ended: nothing is in flight, so the adapter's timer
       -- must be stopped now and stay stopped
-      report.timer_active_after = plugin.timer and plugin.timer:is_active()
-      local idle_from, cpu_idle0 = updates, cpu_ms()
+      report.timer_active_after = plugin.driver and plugin.driver.is_active()
+      local idle_from, cpu_idle0 = wakeups(), cpu_ms()
       local idle = uv.new_timer()
       idle:start(300, 0, function()
         idle:close()
-        report.idle_adapter_ticks = updates - idle_from
+        report.idle_adapter_ticks = wakeups() - idle_from
         report.idle_cpu_ms = cpu_ms() - cpu_idle0
-        report.timer_active_idle = plugin.timer and plugin.timer:is_active()
+        report.timer_active_idle = plugin.driver and plugin.driver.is_active()
         done = true
         write_report()
         quit()
@@ -116,7 +112,7 @@ local ok, err = pcall(function()
       started, cpu0 = uv.hrtime(), cpu_ms()
       last, pending = uv.hrtime(), true
       vim.cmd("VinanoGenerate a lighthouse in the fog")
-      report.timer_active_during = plugin.timer and plugin.timer:is_active()
+      report.timer_active_during = plugin.driver and plugin.driver.is_active()
     end)
     if not cok then fail("VinanoGenerate raised: " .. tostring(cerr)) end
   end, 100)

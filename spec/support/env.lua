@@ -5,7 +5,16 @@ local vinano = require "vinano"
 local M = {}
 
 M.token = "spec-SECRET-token-7f3a9c"
-M.lua = os.getenv("VINANO_LUA") or "lua5.4"
+-- the interpreter running the specs, by the name make's LUA takes (set by
+-- scripts/check.sh; under plain `busted`, found from the interpreter itself)
+M.lua = os.getenv("VINANO_LUA") or (rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+"))
+-- The program that runs Lua with this build of the core in a child process:
+-- the interpreter itself, or under check-asan/-ubsan the sanitizer host
+-- (scripts/lua-host.c), which must come first for its runtime; absolute, so
+-- that children started elsewhere find it.
+M.interp = os.getenv("VINANO_INTERP")
+if M.interp and M.interp:sub(1, 1) ~= "/" then M.interp = (os.getenv("PWD") or ".") .. "/" .. M.interp end
+M.interp = M.interp or M.lua
 
 function M.client(mock, opts)
   local o = { token = M.token, base_url = mock.url, timeout = 10 }

@@ -1,4 +1,5 @@
--- Runs bin/vinano-mock as a separate process for specs.
+-- Runs mock/bin/vinano-mock (the vinano-mock rock, from this checkout) as a
+-- separate process for specs.
 --
 --   local M = require "spec.support.mock_process"
 --   local mock = M.start{ tokens = { "t1" }, rate_limit = 3, task_delay = 0.5 }
@@ -12,8 +13,9 @@
 -- rate_window, task_delay, max_upload, pending_style, reset_style, host,
 -- lifetime (default 600 s, so a spec that dies early leaves no server
 -- behind for long), max_connections; plus verbose=true (request lines on
--- stderr; or set VINANO_MOCK_VERBOSE=1) and lua="lua5.4" (the interpreter
--- that runs the mock; or set VINANO_MOCK_LUA).
+-- stderr; or set VINANO_MOCK_VERBOSE=1), stderr=PATH (the mock's stderr
+-- goes to that file) and lua="lua5.4" (the interpreter that runs the mock;
+-- or set VINANO_MOCK_LUA).
 -- Uses only LuaSocket, cjson and io/os, so it runs under any Lua.
 local http = require "socket.http"
 local ltn12 = require "ltn12"
@@ -49,7 +51,7 @@ local FLAGS = {
 function M.start(opts)
   opts = opts or {}
   local lua = opts.lua or os.getenv("VINANO_MOCK_LUA") or "lua5.4"
-  local args = { lua, root() .. "/bin/vinano-mock", "--port", "0" }
+  local args = { lua, root() .. "/mock/bin/vinano-mock", "--port", "0" }
   for _, t in ipairs(opts.tokens or {}) do
     args[#args + 1] = "--token"
     args[#args + 1] = t
@@ -71,6 +73,7 @@ function M.start(opts)
   for i, a in ipairs(args) do quoted[i] = quote(a) end
   -- exec: the shell becomes the mock, so the pid it prints is the child's.
   local command = "exec " .. table.concat(quoted, " ")
+  if opts.stderr then command = command .. " 2>" .. quote(opts.stderr) end
   local pipe = assert(io.popen(command, "r"))
   local line = pipe:read("*l")
   local url, pid = (line or ""):match("^vinano%-mock listening on (http://%S+) pid=(%d+)$")
@@ -113,7 +116,7 @@ local function expect_ok(self, method, path, value)
   return answer
 end
 
--- The request log: a list of entries (see lua/vinano/mock/requestlog.lua).
+-- The request log: a list of entries (see mock/lua/vinano/mock/requestlog.lua).
 function Mock:requests() return expect_ok(self, "GET", "/_mock/requests") end
 
 -- Empties the request log.

@@ -1,9 +1,18 @@
 -- The plugin's Lua side: configuration, one client, and generation tasks on
--- vinano.async driven by the luv adapter on vim.loop.
+-- vinano.async driven by the luv driver on vim.loop (uv poll handles on
+-- libcurl's sockets and one uv timer: no ticking while the server works).
 --
--- Everything inside a task runs in a luv timer callback, a "fast" context
--- where most of the Vim API is off limits: the task only does Lua and vinano
--- calls, and hands messages and the on_done callback to vim.schedule.
+-- By default a task runs inside luv callbacks, a "fast" context where most
+-- of the Vim API is off limits: the task only does Lua and vinano calls, and
+-- hands messages and the on_done callback to vim.schedule.  With
+-- setup{ main_loop = true } the driver resumes tasks through vim.schedule
+-- instead (async.luv(uv, { schedule = vim.schedule })): then a task may call
+-- the Vim API directly.
+--
+-- NEVER call client:generate (or any blocking vinano call) inside a
+-- plenary.async or nvim-nio coroutine: vinano does not own those coroutines,
+-- so the call blocks the editor for the whole request.  Wrap the callback
+-- form instead (see M.generate_with_nio below and the README).
 local M = {}
 
 local uv = vim.loop
@@ -14,13 +23,13 @@ local defaults = {
   output_dir = nil,  -- default: stdpath("cache") .. "/vinano"
   timeout = 180,     -- seconds for one request
   params = {},       -- extra generate parameters (model, aspectRatio, ...)
-  tick_ms = nil,     -- the adapter's tick while transfers are in flight (default 5)
+  main_loop = false, -- true: tasks resume on the main loop (vim.schedule), so they may call the Vim API
   on_done = nil,     -- function(result, err), result = { path=, bytes=, url=, response= }
   notify = true,     -- vim.notify when a generation starts, ends or fails
 }
 
 M.config = vim.deepcopy(defaults)
-M.timer = nil -- the luv adapter's timer, once installed
+M.driver = nil -- the luv driver (vinano.host.luv), once installed: .stats, .is_active()
 local client = nil
 
 function M.setup(opts)
@@ -61,7 +70,9 @@ local function get_client()
     return nil, "no API token: set $VINANO_API_TOKEN or setup{ token = ... }"
   end
   local async = require "vinano.async"
-  if not M.timer then M.timer = async.luv(uv, M.config.tick_ms) end
+  if not M.driver then
+    M.driver = async.luv(uv, { schedule = M.config.main_loop and vim.schedule or nil })
+  end
   client = vinano.new { token = token, base_url = M.config.base_url, timeout = M.config.timeout }
   return client
 end
@@ -97,6 +108,22 @@ function M.generate(prompt, opts)
     end)
     if not ok then result, gerr = nil, result end
     finish(result, gerr)
+  end)
+end
+
+-- The same generation as a plenary.async / nvim-nio coroutine: their wrap
+-- turns the callback form into a call that yields their coroutine.  Needs
+-- nvim-nio (https://github.com/nvim-neotest/nvim-nio); returns its task.
+-- Inside nio.run, client:generate{...} itself would BLOCK the editor.
+function M.generate_with_nio(prompt)
+  local nio = require "nio"
+  local c, err = get_client() -- installs the luv driver: generate_cb raises without one
+  if not c then return finish(nil, err) end
+  local generate = nio.wrap(function(params, cb) c:generate_cb(params, cb) end, 2)
+  return nio.run(function()
+    local res, gerr = generate(vim.tbl_extend("force", {}, M.config.params, { prompt = prompt }))
+    if not res then return finish(nil, gerr) end
+    notify("generated " .. tostring(res.images and res.images[1]))
   end)
 end
 

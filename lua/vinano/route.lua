@@ -1,0 +1,130 @@
+-- Where the token may go.  Every decision is made on libcurl's own parse of
+-- the URL (core.parse_url, libcurl's CURLU), never on a pattern, so that
+-- what is checked is what libcurl will connect to:
+--   * base_url has an explicit http:// or https:// scheme and no user:password@;
+--   * plain http carries the token only to loopback, and only directly or
+--     through a loopback proxy (allow_http = true lifts both);
+--   * a download or fetch carries the token only to base_url's own origin;
+--   * the proxy is decided here, from the option or from the environment
+--     variables libcurl would read, and handed to libcurl explicitly, so the
+--     environment cannot change the route behind this check.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
+local M = {}
+
+local DEFAULT_PORT = { http = 80, https = 443 }
+
+--- Whether a host name is this machine.
+---@param host string lower-case, without brackets
+---@return boolean
+function M.is_loopback(host)
+  return host == "localhost" or host == "::1" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+--- base_url checked and split, or nil and why it is unusable.
+---@param parse_url fun(url: string): table|nil, string|nil
+---@param url string
+---@return {url: string, scheme: string, host: string, port: integer, path: string}|nil
+---@return string|nil why
+function M.base(parse_url, url)
+  if url == "" then return nil, "empty" end
+  if url:find("[%z\r\n%s]") then return nil, "contains a space, a line break or NUL" end
+  if not url:lower():find("^https?://") then return nil, "needs an explicit https:// or http:// scheme" end
+  local u, why = parse_url(url)
+  if not u then return nil, why or "not a URL" end
+  if u.scheme ~= "http" and u.scheme ~= "https" then return nil, "needs an explicit https:// or http:// scheme" end
+  if u.user or u.password then return nil, "must not contain user:password@ (the token is the credential)" end
+  if not u.host or u.host == "" then return nil, "has no host" end
+  if u.query or u.fragment then return nil, "must not contain a query or a fragment" end
+  local path = (u.path or "/"):gsub("/+$", "")
+  local port = u.port or DEFAULT_PORT[u.scheme]
+  local authority = u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host
+  if u.port and u.port ~= DEFAULT_PORT[u.scheme] then authority = authority .. ":" .. u.port end
+  return { url = u.scheme .. "://" .. authority .. path, scheme = u.scheme, host = u.host, port = port, path = path }
+end
+
+local function env_proxy(getenv, scheme)
+  -- libcurl reads http_proxy in lower case only (HTTP_PROXY is a CGI hazard)
+  local names = scheme == "https" and { "https_proxy", "HTTPS_PROXY" } or { "http_proxy" }
+  names[#names + 1] = "all_proxy"
+  names[#names + 1] = "ALL_PROXY"
+  for _, n in ipairs(names) do
+    local v = getenv(n)
+    if v and v ~= "" then return v, n end
+  end
+  return nil
+end
+
+-- Whether NO_PROXY exempts host (libcurl's rule: "*", or a comma list of
+-- host names matched as a suffix on a dot boundary).  Only used to decide
+-- whether the proxy applies; when unsure, it applies.
+local function exempt(no_proxy, host)
+  if not no_proxy or no_proxy == "" then return false end
+  for entry in no_proxy:gmatch("[^,%s]+") do
+    entry = entry:lower():gsub("^%.", "")
+    if entry == "*" or host == entry or host:sub(-(#entry + 1)) == "." .. entry then return true end
+  end
+  return false
+end
+
+--- The proxy to use for the base URL and the NO_PROXY list, from the
+--- option or the environment; and an error message when a plain-http
+--- request with the token would pass through a proxy off this machine.
+---@param parse_url fun(url: string): table|nil, string|nil
+---@param opts {proxy?: string, allow_http?: boolean}
+---@param base table from M.base
+---@param getenv fun(name: string): string|nil
+---@return string|nil proxy
+---@return string|nil no_proxy
+---@return string|nil refusal why plain http would leave the machine
+function M.proxy(parse_url, opts, base, getenv)
+  local proxy, source = opts.proxy, "proxy"
+  local no_proxy = getenv("no_proxy") or getenv("NO_PROXY")
+  if proxy == nil then
+    proxy, source = env_proxy(getenv, base.scheme)
+  elseif proxy == "" then
+    proxy = nil
+  end
+  if not proxy then return nil, no_proxy, nil end
+  if base.scheme ~= "http" or opts.allow_http or (source ~= "proxy" and exempt(no_proxy, base.host)) then
+    return proxy, no_proxy, nil
+  end
+  local p = parse_url(proxy:find("://", 1, true) and proxy or ("http://" .. proxy))
+  if p and p.host and M.is_loopback(p.host) then return proxy, no_proxy, nil end
+  return proxy, no_proxy, ("base_url: plain http would carry the token through the proxy %s (from %s), off this"
+    .. " machine; use https, a loopback proxy, or allow_http = true"):format(p and p.host or "?", source)
+end
+
+--- Whether the token may go with a request to url: the same scheme, host
+--- and port as base_url, under its path.
+---@param parse_url fun(url: string): table|nil, string|nil
+---@param base table from M.base
+---@param url string
+---@return boolean
+function M.same_origin(parse_url, base, url)
+  local u = parse_url(url)
+  if not u or u.user or u.password then return false end
+  if u.scheme ~= base.scheme or u.host ~= base.host then return false end
+  if (u.port or DEFAULT_PORT[u.scheme]) ~= base.port then return false end
+  local path = u.path or "/"
+  return base.path == "" or path == base.path or path:sub(1, #base.path + 1) == base.path .. "/"
+end
+
+--- A URL a download or fetch may use: http or https, parsed by libcurl.
+--- Returns true, or nil and a message.
+---@param parse_url fun(url: string): table|nil, string|nil
+---@param url string
+---@return true|nil ok
+---@return string|nil why
+function M.check_url(parse_url, url)
+  if url == "" then return nil, "empty URL" end
+  if url:find("[%z\r\n]") then return nil, "the URL contains a line break or NUL" end
+  local u, why = parse_url(url)
+  if not u then return nil, ("not a URL libcurl can use (%s)"):format(why or "malformed") end
+  if u.scheme ~= "http" and u.scheme ~= "https" then
+    return nil, ("only http and https URLs are fetched, not %s"):format(tostring(u.scheme))
+  end
+  if not u.host or u.host == "" then return nil, "the URL has no host" end
+  return true
+end
+
+return M

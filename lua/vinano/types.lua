@@ -1,0 +1,33 @@
+---@meta vinano.types
+-- LuaCATS definitions that have no better home (no code: `require` returns
+-- nothing useful).  Every other shape is declared next to the code that
+-- makes the value, one definition per class:
+--   lua/vinano/client.lua    vinano.Client, vinano.Options, vinano.GenerateParams,
+--                            vinano.ImageFile, vinano.Image, vinano.Result,
+--                            vinano.ImageDetail, vinano.Task, vinano.TaskStatus,
+--                            vinano.WaitOptions, vinano.DownloadOptions,
+--                            vinano.ManyOptions, vinano.Download, vinano.Fetched
+--   lua/vinano/api.lua       vinano.Model, vinano.AspectRatio, vinano.ImgSize,
+--                            vinano.Mode (the API page's values)
+--   lua/vinano/call.lua      vinano.CallOptions, vinano.RequestInfo, vinano.ResponseInfo
+--   lua/vinano/response.lua  vinano.Info, vinano.RateLimit
+--   lua/vinano/errors.lua    vinano.Error, vinano.ErrorKind, vinano.KindInfo
+--   lua/vinano/async.lua     vinano.AsyncTask, vinano.async.Scheduler
+--   lua/vinano/batch.lua     vinano.BatchOptions, vinano.BatchEvent, vinano.BatchState,
+--                            vinano.BatchSummary
+--   lua/vinano/batch/jobs.lua vinano.BatchJob, vinano.BatchJobSpec
+--   lua/vinano/health.lua    vinano.HealthSection, vinano.HealthItem
+-- `.luarc.json` at the root of the repository points the language server at lua/.
+-- vinano: internal (not part of the public API; see docs/architecture.md)
+
+---A host driver, as vinano.async's scheduler holds it (`Scheduler:set_host`):
+---made by vinano.host.frame (`name = "frame"`) and vinano.host.luv
+---(`name = "luv"`), or by your own driver.
+---@class vinano.HostDriver
+---@field name string? what `vinano.async.driver()` reports
+---@field wake fun()? called when a task becomes ready or a timer is added outside a turn
+---@field on_error fun(task: vinano.AsyncTask|nil, err: any)? reports failures when no on_error was set
+---@field stop fun()? removes the driver (the luv driver closes its handles)
+---@field is_active fun(): boolean? luv: whether the driver would wake the process by itself
+---@field stats {timer: integer, poll: integer, scheduled: integer}? luv: wake-up counters
+---@field timer userdata? luv: its uv timer

@@ -1,0 +1,77 @@
+/*
+ * platform.c: every call that is not ISO C or libcurl, behind one small
+ * interface (POSIX here; the _WIN32 branches are stubs for mingw + Schannel
+ * that nobody has compiled yet).  Nothing here knows Lua.
+ */
+#ifndef VINANO_PLATFORM_H
+#define VINANO_PLATFORM_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <curl/curl.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+typedef WSAPOLLFD vn_pollfd;
+#else
+#include <poll.h>
+typedef struct pollfd vn_pollfd;
+#endif
+
+#define VN_POLLIN POLLIN
+#define VN_POLLOUT POLLOUT
+#define VN_POLLERR (POLLERR | POLLHUP | POLLNVAL)
+
+/* Monotonic seconds. */
+double vn_now(void);
+/* Sleeps s seconds (0 <= s, finite; the caller checks). */
+void vn_sleep(double s);
+
+enum vn_ftype { VN_FT_FILE, VN_FT_DIR, VN_FT_FIFO, VN_FT_SOCKET, VN_FT_DEVICE, VN_FT_LINK, VN_FT_OTHER };
+typedef struct vn_fileinfo {
+  int type;        /* enum vn_ftype, of the file a link points at */
+  int link;        /* path itself is a symbolic link */
+  double size;     /* bytes */
+  unsigned mode;   /* permission bits */
+} vn_fileinfo;
+
+/* 0 on success; else an errno-like code and msg filled with the reason. */
+int vn_stat(const char *path, vn_fileinfo *fi, char *msg, size_t msgsize);
+/* Opens path for reading without blocking (a FIFO never blocks), checks it
+ * is a regular file, closes it.  0 when readable; else msg says why. */
+int vn_readable(const char *path, char *msg, size_t msgsize);
+
+/* The system's reason for an error code, as strerror gives it. */
+void vn_strerror(int err, char *buf, size_t bufsize);
+
+/* Files: a descriptor opened by vn_mkstemp_beside, written, then renamed. */
+typedef struct vn_file {
+  int fd;         /* -1: none */
+  char *tmp_path; /* malloc'd: path + a unique suffix */
+} vn_file;
+
+/* Creates missing parent folders of path (not path itself). 0 or errno. */
+int vn_mkdir_parents(const char *path);
+/* A new temporary file beside path (same folder), opened for writing. 0 or errno. */
+int vn_mkstemp_beside(const char *path, vn_file *f);
+/* Writes all n bytes; 0 or errno. */
+int vn_file_write(vn_file *f, const void *p, size_t n);
+/* Gives the file the mode path has now (replace), or the umask's for a new
+ * file, closes it and renames it over path.  0 or errno; on any failure the
+ * temporary file is removed. */
+int vn_file_commit(vn_file *f, const char *path);
+/* Closes and removes the temporary file (failure, cancel).  Idempotent. */
+void vn_file_discard(vn_file *f);
+
+/* poll(2) over sockets: number ready, 0 on timeout, -1 on error (EINTR is 0). */
+int vn_poll(vn_pollfd *fds, size_t n, int timeout_ms);
+/* Closes a socket libcurl opened. */
+void vn_socket_close(curl_socket_t s);
+
+/* Flushes a stdio stream and asks the system to put it on disk. 0 or errno. */
+int vn_fsync(FILE *f);
+
+/* A memset the compiler may not drop, for secrets. */
+void vn_wipe(void *p, size_t n);
+
+#endif

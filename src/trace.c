@@ -1,0 +1,101 @@
+/*
+ * verbose = true: libcurl's trace goes to stderr through here, with the
+ * secrets taken out.  vn_trace_redact is a pure function (fuzzed).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "vinano.h"
+
+#define MARK "<redacted>"
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Offset just after the ':' of an "authorization" field name in line, or 0.
+ * Matches Authorization and Proxy-Authorization (and h2/h3 "[authorization:"). */
+static size_t auth_value_at(const char *s, size_t n) {
+  static const char word[] = "authorization";
+  const size_t wn = sizeof word - 1;
+  size_t i, k;
+  for (i = 0; i + wn <= n; i++) {
+    for (k = 0; k < wn && lower((unsigned char)s[i + k]) == word[k]; k++) {
+    }
+    if (k == wn) {
+      size_t j = i + wn;
+      while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+      if (j < n && s[j] == ':') return j + 1;
+    }
+  }
+  return 0;
+}
+
+/* Copies s[0..n) replacing every occurrence of token. */
+static int add_masked(vn_buffer *out, const char *s, size_t n, const char *token, size_t tokn) {
+  size_t i = 0, start = 0;
+  if (tokn == 0) return vn_buffer_add(out, s, n);
+  while (i + tokn <= n) {
+    if (s[i] == token[0] && memcmp(s + i, token, tokn) == 0) {
+      if (!vn_buffer_add(out, s + start, i - start) || !vn_buffer_add(out, MARK, sizeof MARK - 1)) return 0;
+      i += tokn;
+      start = i;
+    } else {
+      i++;
+    }
+  }
+  return vn_buffer_add(out, s + start, n - start);
+}
+
+int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, vn_buffer *out) {
+  size_t i = 0;
+  if (!token) tokn = 0;
+  while (i < n) {
+    const char *line = in + i;
+    const char *nl = (const char *)memchr(line, '\n', n - i);
+    size_t len = nl ? (size_t)(nl - line) : n - i; /* without the '\n' */
+    size_t v = auth_value_at(line, len);
+    if (v) {
+      size_t end = len;
+      int cr = 0, bracket = 0;
+      if (end > v && line[end - 1] == '\r') cr = 1, end--;
+      if (end > v && line[end - 1] == ']') bracket = 1;
+      if (!add_masked(out, line, v, token, tokn) || !vn_buffer_add(out, " " MARK, sizeof MARK) ||
+          (bracket && !vn_buffer_add(out, "]", 1)) || (cr && !vn_buffer_add(out, "\r", 1)))
+        return 0;
+    } else if (!add_masked(out, line, len, token, tokn)) {
+      return 0;
+    }
+    if (nl && !vn_buffer_add(out, "\n", 1)) return 0;
+    i += len + (nl ? 1 : 0);
+  }
+  return 1;
+}
+
+int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
+  const vn_trace_ctx *ctx = (const vn_trace_ctx *)ud;
+  const char *prefix;
+  vn_buffer out = {NULL, 0, 0};
+  size_t i = 0;
+  (void)e;
+  switch (type) {
+    case CURLINFO_TEXT: prefix = "* "; break;
+    case CURLINFO_HEADER_IN: prefix = "< "; break;
+    case CURLINFO_HEADER_OUT: prefix = "> "; break;
+    default: return 0; /* bodies and TLS data are not traced */
+  }
+  if (!vn_trace_redact(data, size, ctx ? ctx->token : NULL, ctx ? ctx->tokn : 0, &out)) {
+    fprintf(stderr, "%s(trace line dropped: out of memory)\n", prefix);
+    return 0;
+  }
+  while (i < out.len) {
+    const char *line = out.data + i;
+    const char *nl = (const char *)memchr(line, '\n', out.len - i);
+    size_t len = nl ? (size_t)(nl - line) : out.len - i;
+    size_t shown = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
+    if (shown > 65536) shown = 65536;
+    fprintf(stderr, "%s%.*s\n", prefix, (int)shown, line);
+    i += len + 1;
+  }
+  vn_wipe(out.data, out.cap);
+  vn_buffer_free(&out);
+  return 0;
+}
