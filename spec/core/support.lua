@@ -4,18 +4,18 @@
 -- the Lua layer), LuaSocket and io/os.
 --
 --   make check-core                              # Lua 5.4 and LuaJIT
---   make check-asan CORE_SPECS=spec/core         # also check-ubsan, check-valgrind
+--   make check-asan                              # also check-ubsan, check-valgrind (every spec)
 --   make && LUA_PATH="./?.lua;./lua/?.lua;;" LUA_CPATH="./build/lua5.4/?.so;;" \
 --     lua5.4 /usr/bin/busted spec/core           # by hand (busted on the same Lua)
 local core = require "vinano.core"
-local socket = require "socket"
+local env = require "spec.support.env"
 
 local M = { core = core, token = "sekrit-Tok3n-0f-the-specs" }
 
 -- The interpreter that runs these specs (a sanitizer build's own host when
 -- make check-asan runs them), for child processes that load the same core.
 function M.lua()
-  return os.getenv("VINANO_INTERP") or os.getenv("VINANO_LUA") or "lua5.4"
+  return env.interp
 end
 
 function M.sh(cmd)
@@ -29,45 +29,14 @@ function M.tmpdir()
   return (M.sh("mktemp -d /tmp/vinano-core-spec.XXXXXX"):gsub("%s+$", ""))
 end
 
-function M.write_file(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
-
-function M.read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+M.write_file, M.read_file = env.write_file, env.read_file
 
 function M.exists(path) return M.read_file(path) ~= nil end
 
 -- The octal permission bits of path, as a string ("644").
 function M.mode(path) return (M.sh("stat -c %a '" .. path .. "'"):gsub("%s+$", "")) end
 
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-function M.wait_listening(port)
-  for _ = 1, 200 do
-    local c = socket.tcp()
-    c:settimeout(0.05)
-    if c:connect("127.0.0.1", port) then
-      c:close()
-      return true
-    end
-    c:close()
-    socket.sleep(0.025)
-  end
-  error("nothing listens on port " .. port)
-end
+M.free_port, M.wait_listening = env.free_port, env.wait_listening
 
 -- Steps the client until t is done (at most `limit` seconds); returns t:result().
 function M.run(c, t, limit)
