@@ -31,9 +31,15 @@ local function finish(t, attempts, started, rate_limit)
   return t
 end
 
-local function callback_error(name, raised)
-  return errors.new("callback", name .. " raised: " .. tostring(raised))
+--- The error of a user callback that raised: it fails only its own call.
+---@param name string the callback's name (on_retry, on_poll, ...)
+---@param raised any what it raised
+---@param fields? table extra fields
+---@return vinano.Error
+function M.callback_error(name, raised, fields)
+  return errors.new("callback", name .. " raised: " .. tostring(raised), fields)
 end
+local callback_error = M.callback_error
 
 -- The rate limiter's calling protocol (vinano.ratelimit), for every attempt:
 --   1. reserve a slot before anything else; a gate (the first-use probe is

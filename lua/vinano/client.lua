@@ -407,7 +407,7 @@ function Client:wait(task_id, opts)
     if opts.on_poll then
       local ok, raised = pcall(opts.on_poll, st)
       if not ok then
-        return nil, errors.new("callback", "on_poll raised: " .. tostring(raised), { task_id = task_id })
+        return nil, call.callback_error("on_poll", raised, { task_id = task_id })
       end
     end
     if st.state == "done" then return st end

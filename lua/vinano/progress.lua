@@ -3,7 +3,6 @@
 -- EVERY seconds, only when a counter moved, and a callback that raises
 -- fails its own request with a "callback" error.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
-local errors = require "vinano.errors"
 
 local M = {}
 
@@ -33,13 +32,6 @@ function Watch:check(req, now)
   local ok, err = pcall(self.fn, a, b, c, d)
   if ok then return true end
   return false, err
-end
-
---- The callback error for a raising on_progress.
----@param raised any
----@return vinano.Error
-function M.error(raised)
-  return errors.new("callback", "on_progress raised: " .. tostring(raised))
 end
 
 return M
