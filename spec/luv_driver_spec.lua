@@ -113,6 +113,44 @@ describe("the luv driver (fake core, real loop)", function()
     assert.is_true(driver.stats.timer <= 3, driver.stats.timer .. " timer wake-ups")
   end)
 
+  -- libuv before 1.45 (Debian 12's 1.44) runs a timer that its own callback
+  -- restarts with 0 ms again in the same pass, on the pass's frozen clock,
+  -- without polling any socket in between.  libcurl's timeout can read 0 ms
+  -- again after a timeout action (its own clock has not reached the expiry
+  -- yet, so it neither acts nor sets a new timer): a driver that obeys
+  -- literally spins there for ever and the answer on the socket is never read.
+  it("does not spin while libcurl's timeout keeps reading 0 ms (libuv 1.44's timer pass)", function()
+    local timeouts, same_clock, last_now, spun, stuck = 0, 0, nil, false, false
+    core.plan = held_plan {
+      curl_timeout_ms = 0,
+      on_timeout = function()
+        timeouts = timeouts + 1
+        local now = uv.now()
+        same_clock = (now == last_now) and same_clock + 1 or 0
+        last_now = now
+        stuck = true
+        if same_clock >= 1000 then spun, stuck = true, false end -- fail instead of hang
+      end,
+    }
+    local c = core.new {}
+    local sockets = c.sockets
+    c.sockets = function(self)
+      local changes, ms = sockets(self)
+      if stuck then ms = 0 end
+      return changes, ms
+    end
+    driver = async.luv(uv)
+    local got
+    local t0 = uv.now()
+    async.spawn(function() got = transport.perform(c, copy(spec)); stuck = false end)
+    release_after(50)
+    assert.is_true(loop_until(function() return got ~= nil end, 3000), "the answer was never read")
+    assert.is_false(spun, "1000 timeout actions in one pass of the loop, its clock frozen: a spin")
+    assert.are.equal("released", got.body)
+    local elapsed = uv.now() - t0
+    assert.is_true(timeouts <= elapsed + 10, timeouts .. " timeout actions in " .. elapsed .. " ms")
+  end)
+
   it("wakes every 100 ms only while a transfer with on_progress runs", function()
     core.plan = held_plan { upload = 10 }
     local c = core.new {}

@@ -218,6 +218,11 @@ function M.install(uv, opts, sched)
       if not delay or every < delay then delay = every end
     end
     if delay then
+      -- never 0: libuv before 1.45 runs a timer restarted with 0 ms from a
+      -- callback again in the same pass, on that pass's frozen clock and
+      -- without polling sockets, so a timeout that keeps reading 0 (libcurl
+      -- not yet due by its own clock) would spin there for ever
+      if delay < 1 then delay = 1 end
       timer:start(delay, 0, driver.on_timer)
     elseif timer:is_active() then
       timer:stop()
