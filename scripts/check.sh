@@ -7,16 +7,37 @@ for lua in "$@"; do
   echo "== busted on $lua"
   out=$(mktemp)
   # VINANO_BUILD picks another build of the core (the sanitizer one);
-  # VINANO_WRAP runs the interpreter under a tool (valgrind).
+  # VINANO_WRAP runs the interpreter under a tool (valgrind);
+  # VINANO_BUSTED_ARGS adds busted options (check-compat: --exclude-tags=slow).
   # ";;" is each interpreter's own default (the mock, run by lua5.4, inherits
   # these); a host built from liblua5.4.a gets the stock lua5.4's spelled out
   syspath=";"; syscpath=";"
   if [ -n "${VINANO_INTERP:-}" ]; then
     syspath=$("$lua" -e 'io.write(package.path)'); syscpath=$("$lua" -e 'io.write(package.cpath)')
   fi
-  LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;./mock/lua/?.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
-    VINANO_LUA="$lua" sh -c '$0 "$@"; echo "exit status $?"' $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
-    -o utfTerminal ${VINANO_SPECS:-spec mock/spec} 2>&1 | tee "$out"
+  # Every run has a bound (VINANO_SPEC_LIMIT seconds, default 480): the
+  # interpreter leads its own session so that scripts/watchdog.sh can end it
+  # with everything it started, after saying which test hung and where; a
+  # TERM to this script (CI's own bound) ends that session too.
+  running=$(mktemp); report=$(mktemp)
+  (
+    LUA_PATH="./?.lua;./lua/?.lua;./lua/?/init.lua;./mock/lua/?.lua;$syspath" LUA_CPATH="./${VINANO_BUILD:-build/$lua}/?.so;$syscpath" \
+      VINANO_LUA="$lua" VINANO_SPEC_RUNNING="$running" setsid $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
+      --helper=spec/support/running.lua -o utfTerminal ${VINANO_BUSTED_ARGS:-} ${VINANO_SPECS:-spec mock/spec} 2>&1 &
+    pid=$!
+    trap 'kill -TERM "-$pid" "$dog" 2>/dev/null; exit 143' TERM INT
+    sh scripts/watchdog.sh "${VINANO_SPEC_LIMIT:-480}" "$pid" "$running" >"$report" 2>&1 &
+    dog=$!
+    wait "$pid"
+    st=$?
+    kill "$dog" 2>/dev/null
+    wait "$dog"
+    echo "exit status $st"
+  ) | tee "$out"
+  if [ -s "$report" ]; then
+    cat "$report" | tee -a "$out"
+  fi
+  rm -f "$running" "$report"
   # the interpreter's own status counts too (valgrind's --error-exitcode, a
   # crash after the summary): one more failure when the specs did not fail
   clean_exit=1

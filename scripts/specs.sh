@@ -13,8 +13,9 @@
 #              (it runs other programs or reads files): skipped by check-asan,
 #              -ubsan and -valgrind
 #   #slow      most of its time is real waiting (rate windows, kills and
-#              reruns) over core paths other specs cover: skipped by
-#              check-asan, -ubsan and -valgrind (still run by check, -compat)
+#              reruns) over core paths other specs cover: files with such
+#              tests are skipped by check-asan, -ubsan and -valgrind; check-compat
+#              skips only those tests (busted --exclude-tags=slow); check runs all
 cd "$(dirname "$0")/.." || exit 1
 files=$(find spec mock/spec -name "*_spec.lua" | LC_ALL=C sort)
 [ $# -eq 0 ] && { echo $files; exit 0; }

@@ -52,7 +52,7 @@ local function assert_png(path)
   assert.is_true(w > 0 and h > 0)
 end
 
-describe("vinano.batch #slow", function()
+describe("vinano.batch", function()
   local mock, dir
 
   before_each(function()
@@ -65,7 +65,7 @@ describe("vinano.batch #slow", function()
     os.execute("rm -rf " .. dir)
   end)
 
-  it("survives SIGKILL at several moments and completes on rerun, paying each job once", function()
+  it("survives SIGKILL at several moments and completes on rerun, paying each job once #slow", function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 1, rate_limit = 200, rate_window = 4 }
     local jobs = {}
     for i = 1, 12 do jobs[i] = { prompt = "kill test " .. i, out = ("img/%02d.png"):format(i) } end
@@ -181,7 +181,7 @@ describe("vinano.batch #slow", function()
     assert.are.equal(requests, #mock:requests())
   end)
 
-  it("keeps the rate limit and few requests per image in an uninterrupted run", function()
+  it("keeps the rate limit and few requests per image in an uninterrupted run #slow", function()
     -- the task delay varies between 1 and 2.5 s, set as each task is submitted
     mock = mock_process.start { tokens = { env.token }, task_delay = 1.5, rate_limit = 10, rate_window = 4,
       credits = 100000 }

@@ -32,7 +32,7 @@ local function api_requests(mock)
   return n
 end
 
-describe("the vinano command #slow", function()
+describe("the vinano command", function()
   local mock, dir
 
   setup(function()
@@ -214,7 +214,7 @@ describe("the vinano command #slow", function()
       assert.is_truthy(env.read_file(journal))
     end)
 
-    it("exits 1 when jobs are left (budget) and lists why", function()
+    it("exits 1 when jobs are left (budget) and lists why #slow", function()
       local m = manifest { { prompt = "a", out = "a.png" }, { prompt = "b", out = "b.png" } }
       local code, stdout = cli.run(mock, { "batch", m, "--budget", "15" })
       assert.are.equal(1, code)
@@ -231,7 +231,7 @@ describe("the vinano command #slow", function()
     assert.matches("usage: vinano%-mock", stdout)
   end)
 
-  it("installed by the rock, runs from outside the checkout", function()
+  it("installed by the rock, runs from outside the checkout #slow", function()
     local tree = env.tmpdir()
     local root = env.sh("pwd"):gsub("%s+$", "")
     local out = env.sh(("luarocks --lua-version=%s make --deps-mode=none --tree=%s vinano-scm-1.rockspec 2>&1; "
