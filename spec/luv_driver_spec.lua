@@ -115,10 +115,10 @@ describe("the luv driver (fake core, real loop)", function()
 
   -- libuv before 1.45 (Debian 12's 1.44) runs a timer that its own callback
   -- restarts with 0 ms again in the same pass, on the pass's frozen clock,
-  -- without polling any socket in between.  libcurl's timeout can read 0 ms
-  -- again after a timeout action (its own clock has not reached the expiry
-  -- yet, so it neither acts nor sets a new timer): a driver that obeys
-  -- literally spins there for ever and the answer on the socket is never read.
+  -- without polling any socket in between.  While the core's timeout keeps
+  -- reading 0 ms after each timeout action (here for ever), a driver that
+  -- obeys literally spins inside that pass: the answer on the socket is
+  -- never read and no other timer (not even the spec's guard) runs.
   it("does not spin while libcurl's timeout keeps reading 0 ms (libuv 1.44's timer pass)", function()
     local timeouts, same_clock, last_now, spun, stuck = 0, 0, nil, false, false
     core.plan = held_plan {

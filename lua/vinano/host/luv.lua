@@ -220,8 +220,9 @@ function M.install(uv, opts, sched)
     if delay then
       -- never 0: libuv before 1.45 runs a timer restarted with 0 ms from a
       -- callback again in the same pass, on that pass's frozen clock and
-      -- without polling sockets, so a timeout that keeps reading 0 (libcurl
-      -- not yet due by its own clock) would spin there for ever
+      -- without polling sockets, so while the timeout reads 0 (a chain of
+      -- libcurl's "run now"s, a task ready again) no socket would be read and
+      -- no other timer run: with 1 ms the loop polls and its clock moves
       if delay < 1 then delay = 1 end
       timer:start(delay, 0, driver.on_timer)
     elseif timer:is_active() then
