@@ -66,7 +66,8 @@ check-core:
 check-compat:
 	@$(MAKE) --no-print-directory deps DEPS="build test compat packaging http2"
 	@for l in luajit lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
-	@VINANO_SPECS="$(call specs,host)" VINANO_BUSTED_ARGS="--exclude-tags=slow" sh scripts/check.sh lua5.1 lua5.2 lua5.3
+	@VINANO_SPECS="$(call specs,host)" VINANO_BUSTED_ARGS="--exclude-tags=slow" VINANO_SPEC_LIMIT=300 \
+	  sh scripts/check.sh lua5.1 lua5.2 lua5.3
 
 # One Lua only: make check-one LUA=lua5.3
 check-one:
@@ -86,7 +87,7 @@ check-asan:
 	@$(MAKE) --no-print-directory deps DEPS="build test http2"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
-	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" \
+	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=300 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
@@ -103,7 +104,7 @@ check-ubsan:
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
 	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
-	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" \
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=300 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
@@ -117,7 +118,7 @@ check-valgrind:
 	@$(MAKE) --no-print-directory deps DEPS="build test http2 valgrind"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CFLAGS="-O1 -g" BUILD=build/lua5.4-vg all build/lua5.4-host
-	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(call specs,host nocore slow)" \
+	@VINANO_BUILD=build/lua5.4-vg VINANO_INTERP=./build/lua5.4-host VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=400 \
 	  VINANO_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
 	  sh scripts/check.sh lua5.4
 
