@@ -23,7 +23,7 @@ BINDIR       ?= $(PREFIX)/bin
 .PHONY: reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
 
 # The specs are found, not listed: scripts/specs.sh prints every spec/*_spec.lua
-# except those tagged (in a describe name) with one of the busted tags given.
+# except those tagged (in a describe or it name) with one of the busted tags given.
 # #host: runs in Neovim or LÖVE; #external: needs more than Lua + libcurl;
 # #nocore: does not exercise the core in the interpreter running busted.
 specs = $(shell sh scripts/specs.sh $(1))
@@ -62,7 +62,8 @@ check-core:
 
 # The other supported Luas: PUC 5.1, 5.2 and 5.3 (every spec but the host ones,
 # which run Neovim's or LÖVE's LuaJIT whatever runs busted, and the #slow
-# tests, real waiting on rate windows whose Lua `make check` runs on 5.4 and LuaJIT).
+# tests: real waiting on rate windows and kills, whose Lua `make check` runs
+# on 5.4 and LuaJIT).
 check-compat:
 	@$(MAKE) --no-print-directory deps DEPS="build test compat packaging http2"
 	@for l in luajit lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done

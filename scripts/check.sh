@@ -25,17 +25,22 @@ for lua in "$@"; do
       VINANO_LUA="$lua" VINANO_SPEC_RUNNING="$running" setsid $VINANO_WRAP ${VINANO_INTERP:-$lua} /usr/bin/busted \
       --helper=spec/support/running.lua -o utfTerminal ${VINANO_BUSTED_ARGS:-} ${VINANO_SPECS:-spec mock/spec} 2>&1 &
     pid=$!
-    trap 'kill -TERM "-$pid" "$dog" 2>/dev/null; exit 143' TERM INT
+    # ended from outside (CI's bound): the session goes too, and what the
+    # watchdog found so far is printed (on stderr: the tee may be gone)
+    trap 'pkill -TERM -s "$pid"; kill "$dog" 2>/dev/null; sleep 2; pkill -KILL -s "$pid"; cat "$report" >&2; exit 143' TERM INT
     sh scripts/watchdog.sh "${VINANO_SPEC_LIMIT:-480}" "$pid" "$running" >"$report" 2>&1 &
     dog=$!
     wait "$pid"
     st=$?
+    # whatever the run left in its session (a mock a failed spec did not
+    # stop, a child that outlived a TERM) goes now: nothing may hold the pipe
+    pkill -KILL -s "$pid"
     kill "$dog" 2>/dev/null
     wait "$dog"
     echo "exit status $st"
   ) | tee "$out"
   if [ -s "$report" ]; then
-    cat "$report" | tee -a "$out"
+    tee -a "$out" <"$report"
   fi
   rm -f "$running" "$report"
   # the interpreter's own status counts too (valgrind's --error-exitcode, a

@@ -231,7 +231,7 @@ describe("the vinano command", function()
     assert.matches("usage: vinano%-mock", stdout)
   end)
 
-  it("installed by the rock, runs from outside the checkout #slow", function()
+  it("installed by the rock, runs from outside the checkout", function()
     local tree = env.tmpdir()
     local root = env.sh("pwd"):gsub("%s+$", "")
     local out = env.sh(("luarocks --lua-version=%s make --deps-mode=none --tree=%s vinano-scm-1.rockspec 2>&1; "

@@ -113,7 +113,7 @@ describe("the luv driver (fake core, real loop)", function()
     assert.is_true(driver.stats.timer <= 3, driver.stats.timer .. " timer wake-ups")
   end)
 
-  -- libuv before 1.45 (Debian 12's 1.44) runs a timer that its own callback
+  -- libuv before 1.48 (Debian 12's 1.44) runs a timer that its own callback
   -- restarts with 0 ms again in the same pass, on the pass's frozen clock,
   -- without polling any socket in between.  While the core's timeout keeps
   -- reading 0 ms after each timeout action (here for ever), a driver that

@@ -218,7 +218,7 @@ function M.install(uv, opts, sched)
       if not delay or every < delay then delay = every end
     end
     if delay then
-      -- never 0: libuv before 1.45 runs a timer restarted with 0 ms from a
+      -- never 0: libuv before 1.48 runs a timer restarted with 0 ms from a
       -- callback again in the same pass, on that pass's frozen clock and
       -- without polling sockets, so while the timeout reads 0 (a chain of
       -- libcurl's "run now"s, a task ready again) no socket would be read and
