@@ -18,6 +18,7 @@ pkgs_of() {
     love) echo "love xvfb xauth libgl1 libgl1-mesa-dri" ;;
     valgrind) echo "valgrind" ;;
     lint) echo "lua-check cppcheck clang-tidy" ;;
+    windows) echo "gcc-mingw-w64-x86-64-win32 libcurl4-openssl-dev liblua5.4-dev" ;;
     *) echo "vinano: unknown package group '$1'" >&2; exit 2 ;;
   esac
 }
@@ -33,6 +34,7 @@ why_of() {
     love) echo "for the LÖVE spec: the example game under Xvfb with Mesa's software renderer" ;;
     valgrind) echo "for make check-valgrind" ;;
     lint) echo "for make lint: luacheck, cppcheck, clang-tidy" ;;
+    windows) echo "for make check-windows: the core compiled for Windows by mingw-w64" ;;
   esac
 }
 

@@ -1,5 +1,6 @@
 /*
- * The POSIX calls of the core, and plausible (untested) Windows stubs.
+ * The POSIX calls of the core, and their Windows counterparts (compiled by
+ * mingw-w64 in `make check-windows`, never run).
  */
 #include <errno.h>
 #include <stdio.h>
