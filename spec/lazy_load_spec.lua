@@ -6,8 +6,7 @@ local env = require "spec.support.env"
 
 local function run(code)
   local q = require("spec.support.mock_process").quote
-  return env.sh(("LUA_PATH=%s LUA_CPATH=%s %s -e %s 2>&1"):format(q(package.path), q(package.cpath), env.interp,
-    q(code)))
+  return env.sh(env.child_lua() .. " -e " .. q(code) .. " 2>&1")
 end
 
 describe("require \"vinano\"", function()

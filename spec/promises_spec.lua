@@ -9,16 +9,14 @@ local mock_process = require "spec.support.mock_process"
 
 local GEN = "/api/v2/images/generate"
 
-local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local sh_quote = require("spec.support.mock_process").quote
 
 -- Starts a Lua snippet in a child interpreter (umask 022, extra
 -- environment variables); returns the pipe of its output.
 local function child_start(vars, code)
-  local lua = env.interp
   local prefix = "umask 022; "
   for k, v in pairs(vars) do prefix = prefix .. k .. "=" .. sh_quote(v) .. " " end
-  return assert(io.popen(prefix .. "LUA_PATH=" .. sh_quote(package.path) .. " LUA_CPATH=" .. sh_quote(package.cpath)
-    .. " " .. lua .. " -e " .. sh_quote(code) .. " 2>&1", "r"))
+  return assert(io.popen(prefix .. env.child_lua() .. " -e " .. sh_quote(code) .. " 2>&1", "r"))
 end
 
 -- The same, waiting for its output.

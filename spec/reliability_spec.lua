@@ -342,9 +342,7 @@ describe("reliability", function()
       end
       mock:fault { action = "fail_task" }
       -- this run's own paths and interpreter (the sanitizer host under check-asan)
-      local q = require("spec.support.mock_process").quote
-      local out = env.sh(("LUA_PATH=%s LUA_CPATH=%s %s %s 2>&1"):format(
-        q(package.path), q(package.cpath), env.interp, script))
+      local out = env.sh(env.child_lua() .. " " .. script .. " 2>&1")
       assert.matches("> POST /api/v2/images/generate", out, 1, true)
       assert.matches("Authorization: <redacted>", out, 1, true)
       for _, kind in ipairs { "server", "network", "decode", "rate_limited", "timeout", "task_failed" } do

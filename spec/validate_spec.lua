@@ -151,8 +151,8 @@ describe("validation", function()
         local c = require("vinano").new { token = "t", base_url = "http://127.0.0.1:9", max_retries = 0 }
         local _, err = c:generate { prompt = "x", image = %q }
         io.write(err.kind, ": ", err.message)]]):format(path)
-      message = env.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups env LUA_PATH=%s LUA_CPATH=%s %s -e %s 2>&1")
-        :format(q(package.path), q(package.cpath), env.interp, q(code)))
+      message = env.sh("setpriv --reuid=65534 --regid=65534 --clear-groups env " .. env.child_lua() .. " -e "
+        .. q(code) .. " 2>&1")
       assert.matches("^invalid_request: ", message)
     else
       local _, err = client:generate { prompt = "x", image = path }

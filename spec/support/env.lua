@@ -16,6 +16,14 @@ M.interp = os.getenv("VINANO_INTERP")
 if M.interp and M.interp:sub(1, 1) ~= "/" then M.interp = (os.getenv("PWD") or ".") .. "/" .. M.interp end
 M.interp = M.interp or M.lua
 
+-- The start of a shell command that runs env.interp with this run's
+-- package.path and package.cpath (so the child loads the same build of the
+-- core): `env.child_lua() .. " script.lua"`.
+function M.child_lua()
+  local q = require("spec.support.mock_process").quote
+  return ("LUA_PATH=%s LUA_CPATH=%s %s"):format(q(package.path), q(package.cpath), M.interp)
+end
+
 function M.client(mock, opts)
   local o = { token = M.token, base_url = mock.url, timeout = 10 }
   for k, v in pairs(opts or {}) do o[k] = v end

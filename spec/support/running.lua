@@ -7,16 +7,8 @@ local path = os.getenv("VINANO_SPEC_RUNNING")
 if not path or path == "" then return end
 
 local busted = require "busted"
-
-local function full_name(element)
-  local names = { element.name or element.descriptor }
-  local parent = busted.parent(element)
-  while parent and (parent.name or parent.descriptor) and parent.descriptor ~= "file" do
-    table.insert(names, 1, parent.name or parent.descriptor)
-    parent = busted.parent(parent)
-  end
-  return table.concat(names, " ")
-end
+-- the full name as busted's own output handlers spell it
+local full_name = require("busted.outputHandlers.base")().getFullName
 
 local function where(element)
   local trace = element.trace
