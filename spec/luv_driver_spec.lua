@@ -315,4 +315,37 @@ describe("the luv driver on the REAL core", function()
     mock:stop()
     if not ok then error(err, 0) end
   end)
+
+  -- A transfer that ends on the timer's turn (here a timeout; in CI an
+  -- answer that arrived as libcurl's connect timer came due) leaves libcurl
+  -- with no timer; the core must say so, or the driver wakes every 1 ms
+  -- for ever (and, before its 1 ms floor, spun in one loop pass).
+  it("rests once a transfer has ended on the timer's turn", function()
+    for _, m in ipairs(MODULES) do package.loaded[m] = nil end
+    local core = require "vinano.core"
+    local socket = require "socket"
+    local async = require "vinano.async"
+    local transport = require "vinano.transport"
+    local server = assert(socket.bind("127.0.0.1", 0)) -- accepts, never answers
+    local _, port = server:getsockname()
+    local driver = async.luv(uv)
+    local c = core.new { token = "t", timeout = 0.2, connect_timeout = 1 }
+    local ok, err = pcall(function()
+      local got
+      async.spawn(function()
+        got = transport.perform(c, { method = "GET", url = ("http://127.0.0.1:%d/silent"):format(port) })
+      end)
+      assert.is_true(loop_until(function() return got ~= nil end, 3000), "no result within 3 s")
+      assert.are.equal(28, got.code) -- CURLE_OPERATION_TIMEDOUT
+      local before = driver.stats.poll + driver.stats.timer
+      loop_for(300)
+      assert.are.equal(0, driver.stats.poll + driver.stats.timer - before, "wake-ups of an idle driver")
+      assert.is_false(driver.is_active())
+    end)
+    driver.stop()
+    transport.close(c)
+    uv.run("nowait")
+    server:close()
+    if not ok then error(err, 0) end
+  end)
 end)

@@ -235,14 +235,16 @@ size_t vn_pool_pollfds(const vn_pool *p, vn_pollfd *fds, size_t room) {
 
 CURLMcode vn_pool_action(vn_pool *p, curl_socket_t fd, int ev) {
   int still = 0;
+  /* Asked to run its timers, libcurl forgets the expiry it last reported
+   * and afterwards calls on_timer only if a timer is left (7.88 multi.c,
+   * multi_socket): with none left, no -1 comes, so the copy goes first. */
+  if (fd == CURL_SOCKET_TIMEOUT) p->has_deadline = 0;
   return curl_multi_socket_action(p->multi, fd, ev, &still);
 }
 
 CURLMcode vn_pool_timer(vn_pool *p) {
-  int still = 0;
   if (!p->has_deadline || p->deadline > vn_now()) return CURLM_OK;
-  p->has_deadline = 0; /* libcurl sets the next one through on_timer */
-  return curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+  return vn_pool_action(p, CURL_SOCKET_TIMEOUT, 0);
 }
 
 size_t vn_pool_take_changes(vn_pool *p, vn_sock **out) {

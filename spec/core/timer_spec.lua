@@ -70,4 +70,30 @@ describe("libcurl's timer", function()
       c:close()
     end
   end)
+
+  -- libcurl forgets its last report when asked to run its timers and then
+  -- calls back only while a timer is left: a transfer that ends inside
+  -- c:action() (a timeout, or an answer read on the timer's turn) must not
+  -- leave the core reporting "0 ms" to an idle host for ever
+  it("reports no timer once a transfer has ended inside a timeout action", function()
+    local c = core.new { token = S.token, timeout = 0.2, connect_timeout = 1 }
+    local t = silent_request(c)
+    local t0 = core.now()
+    while not t:done() and core.now() - t0 < 3 do
+      local _, ms = c:sockets()
+      if ms >= 0 then
+        core.sleep(ms / 1000)
+        c:action()
+      else
+        core.sleep(0.01)
+      end
+    end
+    assert.are.equal(28, t:result().code)
+    for _ = 1, 3 do
+      local _, ms = c:sockets()
+      assert.are.equal(-1, ms)
+      c:action()
+    end
+    c:close()
+  end)
 end)
