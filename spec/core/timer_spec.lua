@@ -25,6 +25,23 @@ describe("libcurl's timer", function()
     return c:start { method = "GET", url = url }
   end
 
+  -- drives t as the luv driver does: sleeps for the timeout c:sockets()
+  -- reads, then c:action(); returns the seconds taken and the actions run
+  local function act_on_timer_until_done(c, t)
+    local t0, actions = core.now(), 0
+    while not t:done() and core.now() - t0 < 3 do
+      local _, ms = c:sockets()
+      if ms >= 0 then
+        core.sleep(ms / 1000)
+        c:action()
+        actions = actions + 1
+      else
+        core.sleep(0.01)
+      end
+    end
+    return core.now() - t0, actions
+  end
+
   it("times a silent server out at its deadline when the host steps without waiting (a frame host)", function()
     for _ = 1, 5 do
       local c = core.new { token = S.token, timeout = 0.2, connect_timeout = 1 }
@@ -49,19 +66,7 @@ describe("libcurl's timer", function()
     for _ = 1, 5 do
       local c = core.new { token = S.token, timeout = 0.2, connect_timeout = 1 }
       local t = silent_request(c)
-      local t0 = core.now()
-      local actions = 0
-      while not t:done() and core.now() - t0 < 3 do
-        local _, ms = c:sockets()
-        if ms >= 0 then
-          core.sleep(ms / 1000)
-          c:action()
-          actions = actions + 1
-        else
-          core.sleep(0.01)
-        end
-      end
-      local took = core.now() - t0
+      local took, actions = act_on_timer_until_done(c, t)
       assert.is_true(t:done(), ("no timeout %.2f s after a 0.2 s deadline"):format(took))
       assert.are.equal(28, t:result().code)
       -- never more timeout actions than milliseconds: c:sockets() does not
@@ -78,16 +83,7 @@ describe("libcurl's timer", function()
   it("reports no timer once a transfer has ended inside a timeout action", function()
     local c = core.new { token = S.token, timeout = 0.2, connect_timeout = 1 }
     local t = silent_request(c)
-    local t0 = core.now()
-    while not t:done() and core.now() - t0 < 3 do
-      local _, ms = c:sockets()
-      if ms >= 0 then
-        core.sleep(ms / 1000)
-        c:action()
-      else
-        core.sleep(0.01)
-      end
-    end
+    act_on_timer_until_done(c, t)
     assert.are.equal(28, t:result().code)
     for _ = 1, 3 do
       local _, ms = c:sockets()
