@@ -14,7 +14,7 @@
 # exits non-zero on any crash, leak, sanitizer report, timeout or OOM.
 cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options}
+FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options snippet}
 OUT=${FUZZ_OUT:-build/fuzz} # SRC_DIR=... FUZZ_OUT=... builds another copy of src/
 
 # clang with libFuzzer, the Lua 5.4 static library, libcurl.
@@ -120,7 +120,7 @@ if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   if make --no-print-directory -f fuzz/Makefile OUT="$out_abs" coverage-build >"$OUT/cov-build.log" 2>&1; then
     src=${SRC_DIR:-src}
     for name in $FUZZ_TARGETS; do
-      case $name in form) files="$src/form.c" ;; trace) files="$src/trace.c" ;; url) files="$src/core.c" ;; options) files="$src/client.c $src/class.c $src/transfer.c" ;; *) files="" ;; esac
+      case $name in form) files="$src/form.c" ;; trace | snippet) files="$src/trace.c" ;; url) files="$src/core.c" ;; options) files="$src/client.c $src/class.c $src/transfer.c" ;; *) files="" ;; esac
       rm -f "$OUT/cov/$name.profraw"
       LLVM_PROFILE_FILE="$OUT/cov/$name.profraw" "$OUT/cov/fuzz_$name" -runs=0 "$OUT/corpus/$name" "fuzz/corpus/$name" \
         >"$OUT/cov/$name.log" 2>&1

@@ -1,6 +1,8 @@
 -- response.classify over every status and body shape api-notes.md names:
--- raw transfer facts in, res / err / info out.  No server, no C core.
+-- raw transfer facts in, res / err / info out.  No server; the C core only
+-- for its redaction of server text.
 local response = require "vinano.response"
+local core = require("vinano.core").new { token = "response-spec-token" }
 
 local function facts(status, body, headers, extra)
   local f = { code = 0, status = status, body = body, request_sent = true,
@@ -10,7 +12,7 @@ local function facts(status, body, headers, extra)
 end
 
 local function classify(op, f)
-  return response.classify(f, { op = op, max_response = 1000, unix_now = 1700000000 })
+  return response.classify(f, { op = op, max_response = 1000, unix_now = 1700000000, core = core })
 end
 
 local DONE = '{"status":200,"images":["https://x/a.png"],"imageDetails":[{"width":64,"height":36,"filesize":99}],'

@@ -325,22 +325,53 @@ static int c_action(lua_State *L) {
   return 1;
 }
 
-/* c:redact(s): s with this client's token, and the value of any
+/* Pushes out's bytes, then wipes and frees it (it held server text before
+ * redaction may have taken a secret out). */
+static int push_wiped(lua_State *L, vn_buffer *out) {
+  lua_pushlstring(L, out->data ? out->data : "", out->len);
+  vn_wipe(out->data, out->cap);
+  vn_buffer_free(out);
+  return 1;
+}
+
+/* c:redact(s [, "token"]): s with this client's token, and the value of any
  * Authorization / Proxy-Authorization line, replaced by <redacted>: for
- * text a server sent back (an error body that echoes the request). */
+ * text a server sent back (an error body that echoes the request).  With
+ * "token", only the token: for a JSON body still to be decoded, whose text
+ * must stay JSON. */
 static int c_redact(lua_State *L) {
+  static const char *const modes[] = {"lines", "token", NULL};
   vn_client *c = check_client(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
+  int lines = luaL_checkoption(L, 3, "lines", modes) == 0;
   vn_buffer out = {NULL, 0, 0};
-  if (!vn_trace_redact(s, n, c->cfg.trace.token, c->cfg.trace.tokn, &out)) {
+  if (!vn_trace_redact(s, n, c->cfg.trace.token, c->cfg.trace.tokn, lines, &out)) {
     vn_buffer_free(&out);
     return luaL_error(L, "vinano: out of memory");
   }
-  lua_pushlstring(L, out.data ? out.data : "", out.len);
-  vn_wipe(out.data, out.cap);
-  vn_buffer_free(&out);
-  return 1;
+  if (out.len == n && (n == 0 || memcmp(out.data, s, n) == 0)) { /* nothing to hide: no new string */
+    vn_buffer_free(&out);
+    lua_settop(L, 2);
+    return 1;
+  }
+  return push_wiped(L, &out);
+}
+
+/* c:snippet(s [, max]): a server's text quoted for an error message,
+ * redacted before it is cut to max bytes (default 120) and escaped. */
+static int c_snippet(lua_State *L) {
+  vn_client *c = check_client(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  lua_Integer max = luaL_optinteger(L, 3, 120);
+  vn_buffer out = {NULL, 0, 0};
+  luaL_argcheck(L, max >= 0 && max <= 65536, 3, "max must be 0 .. 65536");
+  if (!vn_snippet(s, n, c->cfg.trace.token, c->cfg.trace.tokn, (size_t)max, &out)) {
+    vn_buffer_free(&out);
+    return luaL_error(L, "vinano: out of memory");
+  }
+  return push_wiped(L, &out);
 }
 
 static int c_running(lua_State *L) {
@@ -417,7 +448,7 @@ int vn_client_wait(lua_State *L) {
 void vn_client_register(lua_State *L) {
   static const luaL_Reg methods[] = {{"start", c_start},     {"step", c_step},       {"finished", c_finished},
                                      {"sockets", c_sockets}, {"action", c_action},   {"running", c_running},
-                                     {"redact", c_redact},   {"close", c_close},     {NULL, NULL}};
+                                     {"redact", c_redact},   {"snippet", c_snippet},   {"close", c_close},     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", c_close}, {"__close", c_close}, {"__tostring", c_tostring}, {NULL, NULL}};
   vn_class_register(L, VN_CLIENT_MT, methods, meta);
 }

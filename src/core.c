@@ -3,6 +3,7 @@
  * up once per process; curl_version() is never called (it initialises
  * LDAP, SASL and more: millions of instructions for a string).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,33 +155,57 @@ static int core_readable(lua_State *L) {
 
 /* core.fsync(file): a Lua file handle flushed and put on disk (a journal
  * line that must survive a power cut).  true, or nil and the reason. */
-static int core_fsync(lua_State *L) {
+/* The FILE* of a Lua file handle argument; raises on a closed one. */
+static FILE *check_stream(lua_State *L, int idx) {
   FILE *f;
-  int err;
 #if LUA_VERSION_NUM >= 502
-  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, idx, LUA_FILEHANDLE);
   f = p->closef ? p->f : NULL;
 #else
-  FILE **p = (FILE **)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  FILE **p = (FILE **)luaL_checkudata(L, idx, LUA_FILEHANDLE);
   f = *p;
 #endif
-  if (!f) return luaL_argerror(L, 1, "attempt to use a closed file");
-  err = vn_fsync(f);
-  if (err != 0) {
-    char msg[256];
-    vn_strerror(err, msg, sizeof msg);
-    lua_pushnil(L);
-    lua_pushstring(L, msg);
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
+  if (!f) luaL_argerror(L, idx, "attempt to use a closed file");
+  return f;
 }
+
+/* true, or nil and the system's reason (and the code) */
+static int push_result(lua_State *L, int err) {
+  char msg[256];
+  if (err == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  vn_strerror(err, msg, sizeof msg);
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+static int core_fsync(lua_State *L) { return push_result(L, vn_fsync(check_stream(L, 1))); }
+
+/* core.lock(fh): an exclusive lock on the file, not waited for: true, or
+ * nil, reason, code (code "busy" when another process holds it). */
+static int core_lock(lua_State *L) {
+  int err = vn_lock_file(check_stream(L, 1));
+  if (err == EWOULDBLOCK) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "locked by another process");
+    lua_pushliteral(L, "busy");
+    return 3;
+  }
+  return push_result(L, err);
+}
+
+/* core.create_private(path): creates path (0600) when missing. */
+static int core_create_private(lua_State *L) { return push_result(L, vn_create_private(luaL_checkstring(L, 1))); }
 
 int luaopen_vinano_core(lua_State *L) {
   static const luaL_Reg funcs[] = {{"curl", core_curl},   {"parse_url", core_parse_url}, {"now", core_now},
                                    {"sleep", core_sleep}, {"stat", core_stat},           {"readable", core_readable},
                                    {"new", vn_client_new}, {"wait", vn_client_wait},     {"fsync", core_fsync},
+                                   {"lock", core_lock},   {"create_private", core_create_private},
                                    {NULL, NULL}};
   static int curl_ready = 0;
   if (!curl_ready) {

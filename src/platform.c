@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #else
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -261,6 +262,33 @@ int vn_file_commit(vn_file *f, const char *path) {
   }
   free(f->tmp_path);
   f->tmp_path = NULL;
+  return 0;
+}
+
+int vn_create_private(const char *path) {
+#ifdef _WIN32
+  int fd = _open(path, _O_WRONLY | _O_CREAT | _O_APPEND | _O_BINARY, _S_IREAD | _S_IWRITE);
+  if (fd < 0) return errno;
+  _close(fd);
+#else
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  close(fd);
+#endif
+  return 0;
+}
+
+int vn_lock_file(FILE *f) {
+#ifdef _WIN32
+  OVERLAPPED at;
+  HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+  memset(&at, 0, sizeof at);
+  if (h == INVALID_HANDLE_VALUE) return EBADF;
+  if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, MAXDWORD, MAXDWORD, &at))
+    return GetLastError() == ERROR_LOCK_VIOLATION ? EWOULDBLOCK : EIO;
+#else
+  if (flock(fileno(f), LOCK_EX | LOCK_NB) != 0) return errno == EWOULDBLOCK ? EWOULDBLOCK : errno;
+#endif
   return 0;
 }
 

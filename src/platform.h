@@ -71,6 +71,14 @@ void vn_socket_close(curl_socket_t s);
 /* Flushes a stdio stream and asks the system to put it on disk. 0 or errno. */
 int vn_fsync(FILE *f);
 
+/* Creates path if missing, readable and writable by its owner only (0600);
+ * an existing file is left as it is.  0 or errno. */
+int vn_create_private(const char *path);
+/* Takes an exclusive lock on the open file without waiting, held until it is
+ * closed (flock; LockFileEx on Windows).  0, EWOULDBLOCK when another
+ * process holds it, or errno. */
+int vn_lock_file(FILE *f);
+
 /* A memset the compiler may not drop, for secrets. */
 void vn_wipe(void *p, size_t n);
 

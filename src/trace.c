@@ -1,6 +1,8 @@
 /*
- * verbose = true: libcurl's trace goes to stderr through here, with the
- * secrets taken out.  vn_trace_redact is a pure function (fuzzed).
+ * The secrets taken out of text: libcurl's verbose trace on its way to
+ * stderr, and whatever a server sent back (bodies, headers, the snippets
+ * quoted in errors).  vn_trace_redact and vn_snippet are pure functions
+ * (fuzzed: fuzz_trace.c, fuzz_snippet.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,12 +31,23 @@ static size_t auth_value_at(const char *s, size_t n) {
   return 0;
 }
 
-/* Copies s[0..n) replacing every occurrence of token. */
+static int is_alnum(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* Whether the token at s[i..i+tokn) of s[0..n) is to be hidden.  A token of
+ * VN_REDACT_ANYWHERE bytes or more is hidden wherever it appears; a shorter
+ * one (test tokens such as "t") only as a word of its own, so that "invalid
+ * API token" stays readable while "Bearer t" and "token=t" are still hidden. */
+static int hidden_at(const char *s, size_t n, size_t i, size_t tokn) {
+  if (tokn >= VN_REDACT_ANYWHERE) return 1;
+  return (i == 0 || !is_alnum((unsigned char)s[i - 1])) && (i + tokn == n || !is_alnum((unsigned char)s[i + tokn]));
+}
+
+/* Copies s[0..n) replacing every occurrence of token (hidden_at's rule). */
 static int add_masked(vn_buffer *out, const char *s, size_t n, const char *token, size_t tokn) {
   size_t i = 0, start = 0;
   if (tokn == 0) return vn_buffer_add(out, s, n);
   while (i + tokn <= n) {
-    if (s[i] == token[0] && memcmp(s + i, token, tokn) == 0) {
+    if (s[i] == token[0] && memcmp(s + i, token, tokn) == 0 && hidden_at(s, n, i, tokn)) {
       if (!vn_buffer_add(out, s + start, i - start) || !vn_buffer_add(out, MARK, sizeof MARK - 1)) return 0;
       i += tokn;
       start = i;
@@ -45,9 +58,10 @@ static int add_masked(vn_buffer *out, const char *s, size_t n, const char *token
   return vn_buffer_add(out, s + start, n - start);
 }
 
-int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, vn_buffer *out) {
+int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, int lines, vn_buffer *out) {
   size_t i = 0;
   if (!token) tokn = 0;
+  if (!lines) return add_masked(out, in, n, token, tokn);
   while (i < n) {
     const char *line = in + i;
     const char *nl = (const char *)memchr(line, '\n', n - i);
@@ -70,6 +84,45 @@ int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, vn
   return 1;
 }
 
+/* The cut never ends inside a marker: a marker's prefix is dropped, so that
+ * no run of 8 letters ("redacted") is left that a token could contain. */
+static size_t cut_at(const char *s, size_t n, size_t max) {
+  size_t k;
+  if (n <= max) return n;
+  for (k = max > sizeof MARK - 2 ? max - (sizeof MARK - 2) : 0; k < max && k + sizeof MARK - 1 <= n; k++)
+    if (memcmp(s + k, MARK, sizeof MARK - 1) == 0) return k;
+  return max;
+}
+
+int vn_snippet(const char *in, size_t n, const char *token, size_t tokn, size_t max, vn_buffer *out) {
+  static const char hex[] = "0123456789abcdef";
+  vn_buffer clean = {NULL, 0, 0};
+  size_t i, len;
+  int ok;
+  /* redact first, then cut: a token across the cut is still whole here */
+  if (!vn_trace_redact(in, n, token, tokn, 1, &clean)) return 0;
+  len = cut_at(clean.data, clean.len, max);
+  ok = vn_buffer_add(out, "\"", 1);
+  for (i = 0; ok && i < len; i++) {
+    unsigned char c = (unsigned char)clean.data[i];
+    if (c == '"' || c == '\\') {
+      char esc[2] = {'\\', (char)c};
+      ok = vn_buffer_add(out, esc, 2);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      ok = vn_buffer_add(out, esc, 4);
+    } else {
+      ok = vn_buffer_add(out, (const char *)&clean.data[i], 1);
+    }
+  }
+  ok = ok && vn_buffer_add(out, "\"", 1);
+  if (ok && len < clean.len) ok = vn_buffer_add(out, "...", 3);
+  if (ok && n == 0) ok = vn_buffer_add(out, " (empty)", 8);
+  vn_wipe(clean.data, clean.cap);
+  vn_buffer_free(&clean);
+  return ok;
+}
+
 int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
   const vn_trace_ctx *ctx = (const vn_trace_ctx *)ud;
   const char *prefix;
@@ -82,7 +135,7 @@ int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *u
     case CURLINFO_HEADER_OUT: prefix = "> "; break;
     default: return 0; /* bodies and TLS data are not traced */
   }
-  if (!vn_trace_redact(data, size, ctx ? ctx->token : NULL, ctx ? ctx->tokn : 0, &out)) {
+  if (!vn_trace_redact(data, size, ctx ? ctx->token : NULL, ctx ? ctx->tokn : 0, 1, &out)) {
     fprintf(stderr, "%s(trace line dropped: out of memory)\n", prefix);
     return 0;
   }

@@ -8,7 +8,7 @@
  *   buffer.c    growable byte buffer
  *   compat.c    Lua 5.1-5.3 shims
  *   class.c     registering a userdata class
- *   trace.c     verbose trace with the secrets redacted
+ *   trace.c     secrets redacted: the verbose trace, server text
  *   form.c      parts list -> curl_mime
  *   sink.c      body to memory (bounded) or to a file (temp + rename)
  *   pool.c      multi + share handles, easy handles, sockets, timer
@@ -44,10 +44,19 @@ int vn_raise(lua_State *L, int arg, const char *what, const char *why);
 long vn_seconds_to_ms(double s);
 
 /* ---- trace.c */
-/* Copies in[0..n) to out with the value of every Authorization and
- * Proxy-Authorization field (any case, HTTP/1 header or h2/h3 trace line)
- * and every occurrence of token replaced by "<redacted>".  0: out of memory. */
-int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, vn_buffer *out);
+/* A token this long or longer is redacted wherever it appears; a shorter one
+ * only where it stands as a word (no letter or digit touching it). */
+#define VN_REDACT_ANYWHERE 8
+/* Copies in[0..n) to out with every occurrence of token and (lines: 1) the
+ * value of every Authorization and Proxy-Authorization field (any case,
+ * HTTP/1 header or h2/h3 trace line) replaced by "<redacted>".  0: out of
+ * memory. */
+int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, int lines, vn_buffer *out);
+/* A server's text quoted for an error message: redacted as above (lines on),
+ * then cut to max bytes (never inside a marker), then escaped (\" \\ \xHH for
+ * control and non-ASCII bytes) between double quotes, "..." after a cut and
+ * " (empty)" after an empty text.  0: out of memory. */
+int vn_snippet(const char *in, size_t n, const char *token, size_t tokn, size_t max, vn_buffer *out);
 /* CURLOPT_DEBUGFUNCTION; userdata: a vn_trace_ctx. */
 typedef struct vn_trace_ctx {
   const char *token; /* borrowed: points into the client's slist */

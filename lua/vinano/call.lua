@@ -145,7 +145,7 @@ function M.run(client, op, build, opts)
   local on_retry = opts.on_retry or client.on_retry
   local api_call = op ~= "download" and op ~= "fetch"
   local limiter = api_call and client.limiter or nil
-  local ctx = { op = op, max_response = client.max_response, unix_now = 0 }
+  local ctx = { op = op, max_response = client.max_response, unix_now = 0, core = client.core }
   local attempt, rate_limit = 0, nil
 
   while true do
@@ -177,11 +177,6 @@ function M.run(client, op, build, opts)
     ctx.unix_now = os.time()
     local res, err, info = response.classify(facts, ctx)
     if raised ~= nil then res, err = nil, callback_error("on_progress", raised) end
-    if err and (err.status or err.kind == "decode") then
-      -- the server's own words: a body that echoes the request must not
-      -- carry the token into an error
-      err.message = client.core:redact(err.message)
-    end
     if info then
       if api_call then client.last = info end
       if next(info.rate_limit) then rate_limit = info.rate_limit end

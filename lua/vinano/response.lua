@@ -13,7 +13,7 @@ local M = {}
 local json = require("cjson.safe").new()
 M.null = json.null
 
-local SNIPPET_MAX = 120
+local SNIPPET_MAX = 120 -- bytes of a body quoted in an error
 local CURLE_OPERATION_TIMEDOUT = 28
 
 local tointeger = math.tointeger -- 5.3+: whole floats become integers (64, not 64.0)
@@ -31,31 +31,32 @@ local function integers(t, depth)
   end
 end
 
---- Decodes a JSON object; nil when the body is not one.
+-- A decoded string may hold a token the raw text did not show as such
+-- (JSON escapes: "\/" for "/", "\u0041" for "A"): redacted once decoded.
+local function scrub(t, core, depth)
+  if depth > 64 then return end
+  for k, v in next, t do
+    if type(v) == "string" then
+      t[k] = core:redact(v, "token")
+    elseif type(v) == "table" then
+      scrub(v, core, depth + 1)
+    end
+  end
+end
+
+--- Decodes a JSON object; nil when the body is not one.  With core (the
+--- client's vinano.core client), strings that decoding unescaped are
+--- redacted too (the raw body is redacted by classify before this).
 ---@param body string|nil
+---@param core? table
 ---@return table|nil
-function M.decode(body)
+function M.decode(body, core)
   if not body or not body:find("^%s*{") then return nil end
   local t = json.decode(body)
   if type(t) ~= "table" then return nil end
   if tointeger then integers(t, 0) end
+  if core and body:find("\\", 1, true) then scrub(t, core, 0) end
   return t
-end
-
-local function escape_byte(c)
-  if c == '"' or c == "\\" then return "\\" .. c end
-  return ("\\x%02x"):format(c:byte())
-end
-
---- The start of a body, escaped so that any bytes are safe in a log line.
----@param s string
----@return string
-function M.snippet(s)
-  local head = s:sub(1, SNIPPET_MAX):gsub('[%c"\\\128-\255]', escape_byte)
-  local q = '"' .. head .. '"'
-  if #s > SNIPPET_MAX then q = q .. "..." end
-  if #s == 0 then q = q .. " (empty)" end
-  return q
 end
 
 -- The header block's value for a lower-case name (the last occurrence wins
@@ -204,15 +205,15 @@ local function make_info(f, unix_now)
 end
 
 -- A server message from any of the fields a real API or proxy uses.
-local function server_message(t, f)
+local function server_message(t, f, core)
   if t then
     for _, k in ipairs(api.message_fields) do
       local v = t[k]
       if type(v) == "table" then v = v.message end -- {"error": {"message": "..."}}
-      if type(v) == "string" then return v end
+      if type(v) == "string" then return core:redact(v) end
     end
   end
-  if f.body and #f.body > 0 then return ("HTTP %d; body: %s"):format(f.status, M.snippet(f.body)) end
+  if f.body and #f.body > 0 then return ("HTTP %d; body: %s"):format(f.status, core:snippet(f.body, SNIPPET_MAX)) end
   return ("HTTP %d with an empty body"):format(f.status)
 end
 
@@ -220,16 +221,17 @@ local function kind_for(status)
   return api.status_kinds[status] or ((status >= 400 and status < 500) and "bad_request" or "server")
 end
 
-local function http_error(status, t, f, info)
+local function http_error(status, t, f, info, core)
   if status >= 300 and status < 400 then
     return errors.new("server", ("redirect to %s not followed (the token is only sent to the API host)")
-      :format(f.redirect_url or "(no Location)"), { status = status })
+      :format(f.redirect_url and core:redact(f.redirect_url) or "(no Location)"), { status = status })
   end
-  return errors.new(kind_for(status), server_message(t, f), { status = status, retry_after = info.retry_after })
+  return errors.new(kind_for(status), server_message(t, f, core),
+    { status = status, retry_after = info.retry_after })
 end
 
-local function decode_error(f, what)
-  return errors.new("decode", ("%s; body: %s"):format(what, M.snippet(f.body or "")),
+local function decode_error(f, what, core)
+  return errors.new("decode", ("%s; body: %s"):format(what, core:snippet(f.body or "", SNIPPET_MAX)),
     { status = f.status ~= 0 and f.status or nil })
 end
 
@@ -263,6 +265,7 @@ end
 ---@field op "generate"|"submit"|"poll"|"download"|"fetch"
 ---@field max_response integer bytes
 ---@field unix_now number os.time()
+---@field core table the client's vinano.core client: its redact and snippet
 
 --- Facts of a finished transfer -> res, err, info.
 ---@param f table the transfer's facts (docs/architecture.md)
@@ -274,9 +277,13 @@ function M.classify(f, ctx)
   if f.cancelled then
     return nil, errors.new("cancelled", "request cancelled before it finished"), nil
   end
+  local core, status, op = ctx.core, f.status or 0, ctx.op
+  local ok2xx = status >= 200 and status < 300
+  if f.headers then f.headers = core:redact(f.headers) end
+  -- a fetched image's bytes are the user's data; every other body is text
+  -- the server wrote, redacted before it is decoded or quoted
+  if f.body and f.body ~= "" and not (op == "fetch" and ok2xx) then f.body = core:redact(f.body, "token") end
   local info = make_info(f, ctx.unix_now)
-  local status = f.status or 0
-  local op = ctx.op
   if f.file_error then
     return nil, errors.new("io", f.file_error, { path = f.path }), info
   end
@@ -288,7 +295,6 @@ function M.classify(f, ctx)
     return nil, errors.new(f.code == CURLE_OPERATION_TIMEDOUT and "timeout" or "network", f.error or "transfer failed",
       { curl_code = f.code, request_sent = f.request_sent }), info
   end
-  local ok2xx = status >= 200 and status < 300
   if op == "download" and ok2xx then
     return { path = f.path, bytes = tointeger and tointeger(f.bytes) or f.bytes, content_type = f.content_type }, nil,
       info
@@ -298,7 +304,7 @@ function M.classify(f, ctx)
     return { data = body, bytes = #body, content_type = f.content_type }, nil, info
   end
 
-  local t = M.decode(f.body)
+  local t = M.decode(f.body, core)
   if not ok2xx then
     -- a task the server says is gone or bad has failed; auth, limits and
     -- 5xx are errors of the poll itself (a 5xx poll may be retried)
@@ -306,28 +312,28 @@ function M.classify(f, ctx)
       and status ~= 495 then
       return state_table(t, "failed", status), nil, info
     end
-    return nil, http_error(status, t, f, info), info
+    return nil, http_error(status, t, f, info, core), info
   end
   if not t then
     if op == "poll" and status == 202 then return state_table(nil, "pending", status), nil, info end
-    return nil, decode_error(f, "expected a JSON object"), info
+    return nil, decode_error(f, "expected a JSON object", core), info
   end
   if op == "poll" then
     local state = status == 202 and "pending" or poll_state(t)
     if state then return state_table(t, state, status), nil, info end
-    return nil, decode_error(f, "task status not recognised"), info
+    return nil, decode_error(f, "task status not recognised", core), info
   end
   local bs = t.status
   if type(bs) == "number" and bs >= 400 then -- an error told in the body of a 2xx
     if bs >= 1000 or bs ~= math.floor(bs) then bs = 999 end
-    return nil, http_error(bs, t, f, info), info
+    return nil, http_error(bs, t, f, info, core), info
   end
   local needs = api.endpoints[op] and api.endpoints[op].needs
   if needs == "images" and type(t.images) ~= "table" then
-    return nil, decode_error(f, "response has no 'images' list"), info
+    return nil, decode_error(f, "response has no 'images' list", core), info
   end
   if needs == "task_id" and type(t.task_id) ~= "string" and type(t.task_id) ~= "number" then
-    return nil, decode_error(f, "response has no 'task_id'"), info
+    return nil, decode_error(f, "response has no 'task_id'", core), info
   end
   return t, nil, info
 end

@@ -6,6 +6,7 @@
 -- line cut short by a kill is ignored.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
 local cjson = require("cjson").new()
+local core = require "vinano.core"
 local vinano = require "vinano"
 
 -- URLs stay readable in the file (lua-cjson 2.1.1+; 2.1.0 writes "\/")
@@ -111,15 +112,30 @@ function M.read(path)
   return records, info
 end
 
---- open(path) -> journal, records, info; or nil and a message.
+--- open(path) -> journal, records, info; or nil and a message.  A new
+--- journal is created 0600 (it records spending); the file stays locked
+--- (exclusively, not waited for) until close, so a second batch on the same
+--- journal is refused instead of paying for the same jobs again.
 ---@param path string
 ---@return table|nil journal with :write(line), :sync(text), :close()
 ---@return table<string, table>|string records, or the message
 ---@return table? info as read() gives it
 function M.open(path)
-  local records, info = M.read(path)
+  local made, why = core.create_private(path)
+  if not made then return nil, ("journal %s: %s"):format(path, why) end
   local f, err = io.open(path, "ab")
   if not f then return nil, "journal: " .. tostring(err) end
+  local locked, lerr, code = core.lock(f)
+  if not locked then
+    f:close()
+    if code == "busy" then
+      return nil, ("journal %s is in use by another run (it holds the file's lock): wait for that run to end, "
+        .. "or give this one another journal"):format(path)
+    end
+    return nil, ("journal %s: cannot lock it: %s"):format(path, lerr)
+  end
+  -- read under the lock: what the other run wrote before it ended counts
+  local records, info = M.read(path)
   local j = setmetatable({ path = path, fh = f, records = records }, Journal)
   if info.ends_without_newline then
     -- the torn line ends here, so the next record starts on its own line
