@@ -42,28 +42,94 @@ function M.base(parse_url, url)
   return { url = u.scheme .. "://" .. authority .. path, scheme = u.scheme, host = u.host, port = port, path = path }
 end
 
+
+-- An IPv4 address as inet_pton(AF_INET) reads it: four decimal parts of
+-- 0..255, no leading zero; its 32 bits, or nil.
+local function ipv4(s)
+  local a, b, c, d = s:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+  if not a then return nil end
+  local n = 0
+  for _, part in ipairs { a, b, c, d } do
+    if #part > 1 and part:sub(1, 1) == "0" then return nil end
+    local v = tonumber(part)
+    if v > 255 then return nil end
+    n = n * 256 + v
+  end
+  return n
+end
+
+-- C's atoi on what follows a "/": optional sign, then digits (0 without).
+local function atoi(s)
+  local sign, digits = s:match("^([+-]?)(%d*)")
+  local v = tonumber(digits) or 0
+  return sign == "-" and -v or v
+end
+
+-- One NO_PROXY entry against an IPv4 host: the address, or a CIDR range.
+local function ipv4_entry(addr, entry)
+  if #entry >= 128 then return false end
+  local net, bits = entry, 0
+  local slash = entry:find("/", 1, true)
+  if slash then net, bits = entry:sub(1, slash - 1), atoi(entry:sub(slash + 1)) end
+  if bits < 0 or bits > 32 then return false end -- atoi's negatives are huge unsigned
+  local check = ipv4(net)
+  if not check then return false end
+  if bits == 0 or bits == 32 then return addr == check end
+  local size = 2 ^ (32 - bits)
+  return math.floor(addr / size) == math.floor(check / size)
+end
+
+-- One NO_PROXY entry against a host name: the name, or a domain it ends in.
+local function host_entry(name, entry)
+  entry = entry:gsub("%.$", ""):gsub("^%.", "")
+  if #entry == #name then return entry == name end
+  return #entry < #name and name:sub(-#entry - 1) == "." .. entry
+end
+
+--- Whether NO_PROXY exempts host from the proxy, exactly as libcurl 7.88
+--- decides it (lib/noproxy.c, Curl_check_noproxy): "*" only as the whole
+--- value; entries separated by commas (or blanks, which libcurl still
+--- takes); an IPv4 host only by its address or a CIDR range, never by a
+--- suffix; any other host (an IPv6 literal too: libcurl checks it without
+--- its brackets) by its name or a domain it ends in, a leading or trailing
+--- dot ignored, letters in any case.
+---@param no_proxy string|nil
+---@param host string as core.parse_url gives it
+---@return boolean
+function M.no_proxy_exempts(no_proxy, host)
+  if not no_proxy or no_proxy == "" or host == "" then return false end
+  if no_proxy == "*" then return true end
+  local name = host:lower():gsub("^%[(.*)%]$", "%1")
+  local addr = ipv4(name)
+  if not addr then name = name:gsub("%.$", "") end
+  for entry in no_proxy:gmatch("[^, \t]+") do
+    entry = entry:lower()
+    if addr then
+      if ipv4_entry(addr, entry) then return true end
+    elseif host_entry(name, entry) then
+      return true
+    end
+  end
+  return false
+end
+
+-- An environment variable as libcurl's curl_getenv reads it: empty is unset.
+local function env(getenv, name)
+  local v = getenv(name)
+  if v == "" then return nil end
+  return v
+end
+
 local function env_proxy(getenv, scheme)
   -- libcurl reads http_proxy in lower case only (HTTP_PROXY is a CGI hazard)
   local names = scheme == "https" and { "https_proxy", "HTTPS_PROXY" } or { "http_proxy" }
   names[#names + 1] = "all_proxy"
   names[#names + 1] = "ALL_PROXY"
   for _, n in ipairs(names) do
-    local v = getenv(n)
-    if v and v ~= "" then return v, n end
+    local v = env(getenv, n)
+    if v then return v, n end
   end
   return nil
-end
-
--- Whether NO_PROXY exempts host (libcurl's rule: "*", or a comma list of
--- host names matched as a suffix on a dot boundary).  Only used to decide
--- whether the proxy applies; when unsure, it applies.
-local function exempt(no_proxy, host)
-  if not no_proxy or no_proxy == "" then return false end
-  for entry in no_proxy:gmatch("[^,%s]+") do
-    entry = entry:lower():gsub("^%.", "")
-    if entry == "*" or host == entry or host:sub(-(#entry + 1)) == "." .. entry then return true end
-  end
-  return false
 end
 
 --- The proxy to use for the base URL and the NO_PROXY list, from the
@@ -78,14 +144,14 @@ end
 ---@return string|nil refusal why plain http would leave the machine
 function M.proxy(parse_url, opts, base, getenv)
   local proxy, source = opts.proxy, "proxy"
-  local no_proxy = getenv("no_proxy") or getenv("NO_PROXY")
+  local no_proxy = env(getenv, "no_proxy") or env(getenv, "NO_PROXY")
   if proxy == nil then
     proxy, source = env_proxy(getenv, base.scheme)
   elseif proxy == "" then
     proxy = nil
   end
   if not proxy then return nil, no_proxy, nil end
-  if base.scheme ~= "http" or opts.allow_http or (source ~= "proxy" and exempt(no_proxy, base.host)) then
+  if base.scheme ~= "http" or opts.allow_http or (source ~= "proxy" and M.no_proxy_exempts(no_proxy, base.host)) then
     return proxy, no_proxy, nil
   end
   local p = parse_url(proxy:find("://", 1, true) and proxy or ("http://" .. proxy))
