@@ -24,7 +24,8 @@ end
 describe("server text is redacted", function()
   local mock, dir
   setup(function()
-    mock = mock_process.start { tokens = { TOKEN, "t", "abc/defghijklmno" }, credits = 1000000, rate_limit = 100000, task_delay = 0.2 }
+    mock = mock_process.start { tokens = { TOKEN, "t", "abc/defghijklmno" }, credits = 1000000,
+      rate_limit = 100000, task_delay = 0.2 }
     dir = env.tmpdir()
   end)
   teardown(function()
@@ -76,7 +77,8 @@ describe("server text is redacted", function()
     it("`vinano wait` and `vinano status` print no token", function()
       mock:fault { action = "status", status = 404, path = POLL, times = -1,
         body = '{"message":"no task for Bearer ' .. TOKEN .. '"}' }
-      for _, args in ipairs { { "wait", "t-cli", "--interval", "0.05", "-o", dir .. "/w.png" }, { "status", "t-cli" } } do
+      local commands = { { "wait", "t-cli", "--interval", "0.05", "-o", dir .. "/w.png" }, { "status", "t-cli" } }
+      for _, args in ipairs(commands) do
         local code, stdout, stderr = cli.run(mock, args)
         assert.are_not.equal(0, code)
         no_token(stdout, args[1] .. " stdout")
