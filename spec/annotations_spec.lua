@@ -90,7 +90,8 @@ describe("LuaCATS annotations #nocore", function()
     for k in body:gmatch("opts%.([%a_][%w_]*)") do read[#read + 1] = k end
     -- the table of every option with its type (OPTIONS; once OPTION_TYPES)
     local types_block = text:match("\nlocal OPTIONS%s*=%s*(%b{})") or text:match("OPTION_TYPES%s*=%s*(%b{})")
-    for k in (types_block or ""):gmatch("([%a_][%w_]*)%s*=") do read[#read + 1] = k end
+    -- its keys: each names a rule table ({ "type", ... }) or a shared one (POSITIVE)
+    for k in (types_block or ""):gmatch("([%a_][%w_]*)%s*=%s*[{%u]") do read[#read + 1] = k end
     assert.is_true(#read > 10, "could not read the options vinano.new reads")
     local classes = cats.types(mods)
     local m = missing_from(read, set(classes["vinano.Options"].fields))

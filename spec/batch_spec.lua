@@ -252,6 +252,89 @@ describe("vinano.batch", function()
     assert.are.equal(3, total)
   end)
 
+  it("reserves a job's credits before the limiter's wait: the budget holds with a rate limit", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 0.2, rate_limit = 200 }
+    local client = env.client(mock, { rate_limit = 2, rate_window = 3 })
+    local jobs = {}
+    for i = 1, 4 do jobs[i] = { prompt = "reserve " .. i, out = dir .. "/r" .. i .. ".png" } end
+    local s = assert(batch.run(client, jobs, { journal = dir .. "/r.journal", budget = 20, concurrency = 4,
+      first_poll = 0.3, poll_interval = 0.3 }))
+    assert.are.equal("budget", s.stopped)
+    assert.are.equal(2, s.stats.saved)
+    assert.are.equal(2, s.stats.not_started)
+    local total = 0
+    for _, c in pairs(submissions(mock)) do total = total + c end
+    assert.are.equal(2, total)
+    assert.are.equal(20, s.committed)
+  end)
+
+  it("never fails on the server's numbers: a non-finite cost, and a nested answer, still record the task", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 0.2, rate_limit = 200 }
+    local client = env.client(mock)
+    local deep = ("["):rep(500) .. ("]"):rep(500) -- within what cjson decodes
+    mock:fault { action = "body", status = 202, path = SUBMIT,
+      body = '{"status":202,"task_id":"t-inf","credits":{"cost":1e400},"extra":' .. deep .. '}' }
+    -- the task stays pending past task_timeout: the job fails with its id kept
+    mock:fault { action = "body", status = 202, path = POLL, times = -1, body = '{"status":"pending"}' }
+    local journal = dir .. "/n.journal"
+    local s = assert(batch.run(client, { { prompt = "inf", out = dir .. "/n.png" } },
+      { journal = journal, first_poll = 0.1, poll_interval = 0.1, task_timeout = 0.5 }))
+    local text = env.read_file(journal)
+    assert.matches('"task_id":"t-inf"', text, 1, true)
+    assert.matches('"state":"submitted"', text, 1, true)
+    -- an unusable cost counts as the estimate
+    assert.matches('"cost":10', text, 1, true)
+    assert.are.equal(10, s.committed)
+    -- the rerun polls the recorded task instead of calling the job uncertain
+    local again = assert(batch.run(client, { { prompt = "inf", out = dir .. "/n.png" } },
+      { journal = journal, dry_run = true }))
+    assert.are.equal(1, again.actions.poll)
+  end)
+
+  it("checks every option before anything is sent", function()
+    mock = mock_process.start { tokens = { env.token }, rate_limit = 200 }
+    local client = env.client(mock)
+    local jobs = { { prompt = "opts", out = dir .. "/o.png" } }
+    local journal = dir .. "/o.journal"
+    for _, row in ipairs {
+      { { poll_interval = -1 }, "poll_interval" }, { { poll_interval = "x" }, "poll_interval" },
+      { { poll_interval = 0 }, "poll_interval" }, { { first_poll = -1 }, "first_poll" },
+      { { first_poll = 0 / 0 }, "first_poll" }, { { min_first_poll = -0.5 }, "min_first_poll" },
+      { { task_timeout = 0 }, "task_timeout" }, { { task_timeout = math.huge }, "task_timeout" },
+      { { max_poll_errors = 0 }, "max_poll_errors" }, { { max_poll_errors = 1.5 }, "max_poll_errors" },
+      { { concurrency = 2.5 }, "concurrency" }, { { budget = -1 }, "budget" },
+      { { pol_interval = 1 }, "pol_interval" }, { { retry_uncertain = 1 }, "retry_uncertain" },
+    } do
+      local opts = row[1]
+      opts.journal = journal
+      local ok, err = pcall(batch.run, client, jobs, opts)
+      assert.is_false(ok, row[2])
+      assert.matches("'" .. row[2] .. "'", err, 1, true)
+    end
+    local ok, err = pcall(batch.run, client, jobs, { journal = journal, pol_interval = 1 })
+    assert.is_false(ok)
+    assert.matches("did you mean 'poll_interval'", err, 1, true)
+    assert.are.equal(0, #mock:requests())
+    assert.is_nil(env.read_file(journal))
+  end)
+
+  it("refuses a second run on a journal another run holds", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 1, rate_limit = 200 }
+    local manifest = dir .. "/l.jsonl"
+    write_manifest(manifest, { { prompt = "lock 1", out = "l1.png" }, { prompt = "lock 2", out = "l2.png" } })
+    local journal = dir .. "/l.journal"
+    local first = cli.start(mock, { "batch", manifest, "--journal", journal })
+    cli.wait_for(function() return (env.read_file(journal) or ""):find("submitting", 1, true) end, 10,
+      "the first run's submission")
+    local code, _, stderr = cli.run(mock, { "batch", manifest, "--journal", journal })
+    assert.are_not.equal(0, code)
+    assert.matches("in use by another run", stderr, 1, true)
+    cli.wait_for(function() return not cli.alive(first) end, 30, "the first run to end")
+    local total = 0
+    for _, c in pairs(submissions(mock)) do total = total + c end
+    assert.are.equal(2, total)
+  end)
+
   it("sends nothing new after a 495; running jobs finish", function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 0.2, rate_limit = 200, credits = 30 }
     local client = env.client(mock)

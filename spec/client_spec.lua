@@ -83,7 +83,8 @@ describe("client", function()
 
     it("decodes JSON null as vinano.null", function()
       mock:fault { action = "body", status = 200, content_type = "application/json",
-        body = '{"status":200,"images":["x"],"imageDetails":[{"width":1,"height":1,"filesize":null}],"uuid":null}' }
+        body = '{"status":200,"images":["https://x/a.png"],"imageDetails":[{"width":1,"height":1,"filesize":null}],'
+          .. '"uuid":null}' }
       local res = assert(client:generate { prompt = "x" })
       assert.are.equal(vinano.null, res.uuid)
       assert.are.equal(cjson.null, res.imageDetails[1].filesize)
@@ -185,6 +186,32 @@ describe("client", function()
       fails("insufficient_credits", 495)
     end)
 
+    it("a numeric string status in the body of a 200 is read as the number", function()
+      mock:fault { action = "body", status = 200, content_type = "application/json",
+        body = '{"status":"495","message":"Insufficient credits"}' }
+      fails("insufficient_credits", 495)
+    end)
+
+    it("a result without an http(s) image URL is decode, saying what arrived", function()
+      for _, body in ipairs { '{"images":{"a":1}}', '{"images":[null]}', '{"success":false,"images":[]}',
+        '{"status":200,"images":["ftp://x/a.png"]}', '{"status":200,"images":[42]}' } do
+        mock:fault { action = "body", status = 200, content_type = "application/json", body = body }
+        local err = fails("decode", 200)
+        assert.matches("no http(s) image URL", err.message, 1, true)
+        assert.matches(body:sub(1, 12), err.message:gsub("\\", ""), 1, true)
+      end
+    end)
+
+    it("a cost that is not a finite number >= 0 becomes nil; the image is still returned", function()
+      for _, cost in ipairs { "1e400", "-1e400", "-5", '"ten"', "null" } do
+        mock:fault { action = "body", status = 200, content_type = "application/json",
+          body = '{"status":200,"images":["http://127.0.0.1:9/a.png"],"credits":{"cost":' .. cost .. '}}' }
+        local res = assert(client:generate { prompt = "x" })
+        assert.are.equal("http://127.0.0.1:9/a.png", res.images[1])
+        assert.is_nil(res.credits.cost, cost)
+      end
+    end)
+
     it("a connection refused is network", function()
       local nowhere = vinano.new { token = env.token, base_url = "http://127.0.0.1:9", max_retries = 0 }
       fails("network", nil, nil, nowhere)
@@ -264,6 +291,44 @@ describe("client", function()
       assert.is_nil(st)
       assert.are.equal("decode", err.kind)
       assert.matches("task status not recognised", err.message)
+    end)
+  end)
+
+  describe("per-call options", function()
+    it("are checked as vinano.new checks its own: the option and the rule named, nothing sent", function()
+      for _, row in ipairs {
+        { "generate", { timeout = "x" }, "timeout", "number expected, got string" },
+        { "generate", { timeout = -1 }, "timeout", "must be > 0" },
+        { "generate", { timeout = 0 / 0 }, "timeout", "must be a finite number" },
+        { "generate", { max_credits = "x" }, "max_credits", "number expected, got string" },
+        { "generate", { max_retries = -1 }, "max_retries", "must be >= 0" },
+        { "generate", { max_retries = 1.5 }, "max_retries", "must be a whole number" },
+        { "generate", { retry_unsafe = 1 }, "retry_unsafe", "boolean expected, got number" },
+        { "generate", { on_send = true }, "on_send", "function expected, got boolean" },
+        { "generate", { timeuot = 5 }, "timeuot", "unknown option; did you mean 'timeout'?" },
+        { "generate", { stall = 5 }, "stall", "unknown option" },
+        { "submit_async", { max_credit = 5 }, "max_credit", "did you mean 'max_credits'?" },
+        { "poll", { stall = 0 }, "stall", "must be > 0" },
+        { "poll", { max_credits = 5 }, "max_credits", "unknown option" },
+        { "download", { mkdir = "yes" }, "mkdir", "boolean expected, got string" },
+        { "fetch", { on_progress = 1 }, "on_progress", "function expected, got number" },
+      } do
+        local op, opts, name, why = row[1], row[2], row[3], row[4]
+        local ok, err
+        if op == "generate" or op == "submit_async" then
+          ok, err = pcall(client[op], client, { prompt = "x" }, opts)
+        elseif op == "poll" then
+          ok, err = pcall(client.poll, client, "t1", opts)
+        elseif op == "download" then
+          ok, err = pcall(client.download, client, mock.url .. "/images/x.png", dir .. "/x.png", opts)
+        else
+          ok, err = pcall(client.fetch, client, mock.url .. "/images/x.png", opts)
+        end
+        assert.is_false(ok, op .. " " .. name)
+        assert.matches(("bad option '%s' to '%s' ("):format(name, op), err, 1, true)
+        assert.matches(why, err, 1, true)
+      end
+      assert.are.equal(0, #mock:requests())
     end)
   end)
 

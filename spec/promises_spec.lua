@@ -122,13 +122,14 @@ describe("promises", function()
           proxy = "http://127.0.0.1:%d", max_retries = 0, timeout = 5 }
         local res, err = c:generate { prompt = "x" }
         io.write(res and res.images[1] or tostring(err))]]):format(env.token, port))
-      local head = serve('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n'
-        .. '{"status":200,"images":["u"]}')
+      local answer = '{"status":200,"images":["http://127.0.0.1:9/u.png"]}'
+      local head = serve('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ' .. #answer
+        .. '\r\n\r\n' .. answer)
       local out = p:read("*a")
       p:close()
       server:close()
       assert.matches("^POST http://127.0.0.1:9/api/v2/images/generate", head)
-      assert.are.equal("u", out)
+      assert.are.equal("http://127.0.0.1:9/u.png", out)
       local loose = vinano.new { token = env.token, base_url = mock.url, proxy = "http://proxy.example:3128",
         allow_http = true, max_retries = 0, connect_timeout = 2 }
       local _, err = loose:generate { prompt = "x" }

@@ -51,10 +51,10 @@ describe("regressions", function()
 
   it("a folded first header on the next response (libcurl < 8.1.0 with a reused handle)", function()
     local server, c = local_server()
-    local body = '{"images":["u"]}'
+    local body = '{"images":["https://x/u.png"]}'
     local first = serve(c, server, "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\nContent-Length: " .. #body
       .. "\r\n\r\n" .. body)
-    assert.are.equal("u", first.images[1])
+    assert.are.equal("https://x/u.png", first.images[1])
     -- libcurl refuses the folded line; what matters is that it does so
     -- without touching freed memory, and that the answer is a structured error
     local second, err = serve(c, server, "HTTP/1.1 200 OK\r\n X-B: folded first header\r\nContent-Length: "

@@ -116,7 +116,8 @@ describe("response.classify", function()
       { 200, '{"status":"PENDING"}', "pending" }, { 200, '{"status":"queued"}', "pending" },
       { 200, '{"status":"processing"}', "pending" }, { 200, '{"status":"running"}', "pending" },
       { 200, '{"status":"in_progress"}', "pending" },
-      { 200, DONE, "done" }, { 200, '{"images":["u"]}', "done" }, { 200, '{"status":"completed","images":[]}', "done" },
+      { 200, DONE, "done" }, { 200, '{"images":["https://x/u.png"]}', "done" },
+      { 200, '{"status":"completed","images":["http://x/u.png"]}', "done" },
       { 200, '{"status":500}', "failed" }, { 200, '{"status":"failed"}', "failed" },
       { 200, '{"status":"error"}', "failed" }, { 200, '{"status":"cancelled"}', "failed" },
       { 200, '{"status":"canceled"}', "failed" }, { 200, '{"status":"timeout"}', "failed" },
@@ -135,6 +136,13 @@ describe("response.classify", function()
         local _, err = classify("poll", facts(200, body))
         assert.are.equal("decode", err.kind)
         assert.matches("task status not recognised", err.message)
+      end
+      -- a done answer without an http(s) image URL is not done (issue 14)
+      for _, body in ipairs { '{"images":["u"]}', '{"status":"completed","images":[]}',
+        '{"status":200,"images":[null]}' } do
+        local _, err = classify("poll", facts(200, body))
+        assert.are.equal("decode", err.kind)
+        assert.matches("no http(s) image URL in 'images'; body: ", err.message, 1, true)
       end
     end)
 

@@ -16,6 +16,7 @@ local jobs_mod = require "vinano.batch.jobs"
 local journal_mod = require "vinano.batch.journal"
 local timing_mod = require "vinano.batch.timing"
 local fs = require "vinano.batch.fs"
+local options = require "vinano.options"
 
 local M = {}
 
@@ -161,6 +162,16 @@ local function argcheck(cond, n, msg)
   if not cond then error(("bad argument #%d to 'batch.run' (%s)"):format(n, msg), 3) end
 end
 
+-- Every option batch.run takes (vinano.BatchOptions), checked before
+-- anything is sent: a bad poll_interval must not make a paid job spin.
+local POSITIVE = { "number", min = 0, above = true }
+local OPTIONS = {
+  journal = { "string" }, concurrency = { "number", min = 1, whole = true }, budget = { "number", min = 0 },
+  retry_uncertain = { "boolean" }, on_event = { "function" }, out_dir = { "string" }, dry_run = { "boolean" },
+  first_poll = { "number", min = 0 }, min_first_poll = { "number", min = 0 }, poll_interval = POSITIVE,
+  task_timeout = POSITIVE, max_poll_errors = { "number", min = 1, whole = true },
+}
+
 local function public_error(err)
   return { kind = err.kind, message = err.message, status = err.status }
 end
@@ -269,6 +280,9 @@ local function run(client, list, opts)
   local task_timeout = opts.task_timeout or 900
   local max_poll_errors = opts.max_poll_errors or 3
   local budget = opts.budget
+  -- estimates of submissions on their way (waiting for the limiter): not
+  -- yet on disk as `submitting`, but already promised out of the budget
+  local reserved = 0
   local stop, abort = nil, false
 
   local function halt(kind, all)
@@ -319,11 +333,12 @@ local function run(client, list, opts)
 
   local function submit(job)
     local estimate = vinano.estimate_credits(job.params)
-    if budget and committed() + estimate > budget then
+    if budget and committed() + reserved + estimate > budget then
       halt("budget")
-      return nil, ("the budget of %d credits would be passed (%d committed, this job %d)")
-        :format(budget, committed(), estimate)
+      return nil, ("the budget of %d credits would be passed (%d committed, %d reserved, this job %d)")
+        :format(budget, committed(), reserved, estimate)
     end
+    reserved = reserved + estimate -- before the limiter's wait, which other workers spend checking too
     stats.in_flight = stats.in_flight + 1
     -- `submitting` goes to disk right before the bytes leave (after the
     -- client's rate limiter let the request go), so the window in which a
@@ -332,11 +347,13 @@ local function run(client, list, opts)
     local res, err = client:submit_async(job.params, { on_send = function()
       if recorded then return end
       recorded = true
+      reserved = reserved - estimate -- from here on the journal counts it
       if not record { id = job.id, state = "submitting", params = job.canon, out = job.out, estimate = estimate } then
         error("the journal could not be written: " .. tostring(summary.error), 0)
       end
       event(job, "submitting", { estimate = estimate })
     end })
+    if not recorded then reserved = reserved - estimate end
     if not recorded and err and err.kind == "callback" then
       finish(job, "interrupted", { message = summary.error })
       return false
@@ -352,7 +369,8 @@ local function run(client, list, opts)
           or err.message })
       return false
     end
-    local cost = tonumber(type(res.credits) == "table" and res.credits.cost) or estimate
+    -- response.lua leaves only a finite cost >= 0; none: the estimate
+    local cost = type(res.credits) == "table" and res.credits.cost or estimate
     stats.submitted = stats.submitted + 1
     if not record { id = job.id, state = "submitted", task_id = res.task_id, cost = cost } then
       finish(job, "interrupted", { message = summary.error })
@@ -383,7 +401,7 @@ local function run(client, list, opts)
       local elapsed = vinano.now() - t0
       if st and st.state == "done" then
         if since then timing:record(job.model, pending_at, elapsed) end
-        local cost = tonumber(type(st.credits) == "table" and st.credits.cost) or nil
+        local cost = type(st.credits) == "table" and st.credits.cost or nil
         return st.images, cost
       elseif st and st.state == "failed" then
         local msg = st.message or st.error or st.msg or st.detail
@@ -524,10 +542,7 @@ function M.run(client, jobs, opts)
   opts = opts or {}
   argcheck(type(opts) == "table", 3, "options table expected")
   argcheck(type(opts.journal) == "string", 3, "opts.journal: the journal file path is required")
-  local c = opts.concurrency
-  argcheck(c == nil or (type(c) == "number" and c >= 1), 3, "concurrency must be a number >= 1")
-  argcheck(opts.budget == nil or type(opts.budget) == "number", 3, "budget must be a number of credits")
-  argcheck(opts.on_event == nil or type(opts.on_event) == "function", 3, "on_event must be a function")
+  options.check(opts, OPTIONS, "batch.run", 2)
   if async.current() then return run(client, jobs, opts) end
   return async.run(run, client, jobs, opts)
 end

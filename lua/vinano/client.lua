@@ -10,6 +10,7 @@ local route = require "vinano.route"
 local call = require "vinano.call"
 local transport = require "vinano.transport"
 local Limiter = require "vinano.ratelimit"
+local options = require "vinano.options"
 
 ---A client (`vinano.new`).  Its methods block in a plain script and yield
 ---inside a vinano.async task; the `_cb` variants start a task and call back.
@@ -28,23 +29,37 @@ Client.__index = Client
 local DEFAULTS = { timeout = 180, connect_timeout = 10, max_retries = 2, stall_timeout = 30,
   max_response = 64 * 1024 * 1024 }
 
--- Every option vinano.new takes, with its type.
+-- Every option vinano.new takes: its type, and for numbers the range.
+local POSITIVE = { "number", min = 0, above = true }
 local OPTIONS = {
-  token = "string", base_url = "string", timeout = "number", connect_timeout = "number",
-  ca_file = "string", proxy = "string", user_agent = "string", sleep = "function",
-  validate = "boolean", max_retries = "number", retry_unsafe = "boolean", on_retry = "function",
-  on_request = "function", on_response = "function", plan = "string", rate_limit = "number",
-  rate_window = "number", max_credits = "number", stall_timeout = "number", max_response = "number",
-  insecure = "boolean", allow_http = "boolean", verbose = "boolean",
+  token = { "string" }, base_url = { "string" }, timeout = POSITIVE, connect_timeout = POSITIVE,
+  ca_file = { "string" }, proxy = { "string" }, user_agent = { "string" }, sleep = { "function" },
+  validate = { "boolean" }, max_retries = { "number", min = 0, whole = true }, retry_unsafe = { "boolean" },
+  on_retry = { "function" }, on_request = { "function" }, on_response = { "function" }, plan = { "string" },
+  rate_limit = { "number", min = 1, whole = true }, rate_window = POSITIVE, max_credits = { "number", min = 0 },
+  stall_timeout = POSITIVE, max_response = { "number", min = 1, whole = true }, insecure = { "boolean" },
+  allow_http = { "boolean" }, verbose = { "boolean" },
 }
 
--- number options: the lowest allowed, whether that lowest is allowed itself,
--- whether it must be whole
-local RANGES = {
-  timeout = { 0, false, false }, connect_timeout = { 0, false, false }, stall_timeout = { 0, false, false },
-  rate_window = { 0, false, false }, max_retries = { 0, true, true }, rate_limit = { 1, true, true },
-  max_credits = { 0, true, false }, max_response = { 1, true, true },
-}
+-- The per-call options (vinano.CallOptions) each operation takes.
+local CALL = {}
+do
+  local common = { timeout = POSITIVE, max_retries = OPTIONS.max_retries, retry_unsafe = { "boolean" },
+    on_retry = { "function" }, on_progress = { "function" }, on_send = { "function" } }
+  local function with(extra)
+    local t = {}
+    for k, v in pairs(common) do t[k] = v end
+    for k, v in pairs(extra) do t[k] = v end
+    return t
+  end
+  local max_credits, stall = OPTIONS.max_credits, POSITIVE
+  CALL.generate = with { max_credits = max_credits }
+  CALL.submit_async = CALL.generate
+  CALL.poll = with { stall = stall }
+  CALL.fetch = CALL.poll
+  CALL.download = with { stall = stall, mkdir = { "boolean" } }
+  CALL.check = { max_credits = max_credits }
+end
 
 -- msg is formatted with detail only on failure: no string is built per call
 local function argcheck(cond, n, fname, msg, detail)
@@ -54,48 +69,12 @@ local function argcheck(cond, n, fname, msg, detail)
   end
 end
 
-local function distance(a, b)
-  if math.abs(#a - #b) > 2 then return 3 end
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 local function bad_option(key, why)
   error(("bad option '%s' to 'vinano.new' (%s)"):format(key, why), 4)
 end
 
 local function check_options(opts)
-  for key, v in pairs(opts) do
-    local want = OPTIONS[key]
-    if not want then
-      local hint, best = nil, 3
-      if type(key) == "string" then
-        for name in pairs(OPTIONS) do
-          local d = distance(key:lower(), name)
-          if d < best or (d == best and hint and name < hint) then hint, best = name, d end
-        end
-      end
-      bad_option(tostring(key), "unknown option" .. (hint and best <= 2 and ("; did you mean '" .. hint .. "'?") or ""))
-    end
-    if type(v) ~= want then bad_option(key, ("%s expected, got %s"):format(want, type(v))) end
-    local range = RANGES[key]
-    if range then
-      if v ~= v or v == math.huge or v == -math.huge then bad_option(key, "must be a finite number") end
-      if v < range[1] or (v == range[1] and not range[2]) then
-        bad_option(key, ("must be %s %d"):format(range[2] and ">=" or ">", range[1]))
-      end
-      if range[3] and v ~= math.floor(v) then bad_option(key, "must be a whole number") end
-    end
-  end
+  options.check(opts, OPTIONS, "vinano.new", 3)
   if opts.plan ~= nil and not Limiter.PLANS[opts.plan] then bad_option("plan", '"monthly" or "yearly" expected') end
   if opts.max_response and opts.max_response > 2 ^ 53 then bad_option("max_response", "must be at most 2^53") end
 end
@@ -187,11 +166,12 @@ end
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 
+-- Per-call options: nil, or a table of the options fname takes (raises
+-- "bad option 'x' to 'fname' (...)" naming the option and the rule).
 local function check_opts(opts, n, fname)
-  argcheck(opts == nil or type(opts) == "table", n, fname, "options table expected, got %s", type(opts))
-  if opts and opts.on_progress ~= nil then
-    argcheck(type(opts.on_progress) == "function", n, fname, "on_progress must be a function")
-  end
+  if opts == nil then return end
+  argcheck(type(opts) == "table", n, fname, "options table expected, got %s", type(opts))
+  if next(opts) ~= nil then options.check(opts, CALL[fname], fname, 3) end
 end
 
 local function refused(self)
@@ -465,7 +445,6 @@ function Client:download(url, path, opts)
   argcheck(type(url) == "string", 1, "download", "URL string expected, got %s", type(url))
   argcheck(type(path) == "string", 2, "download", "file path expected, got %s", type(path))
   check_opts(opts, 3, "download")
-  argcheck(opts == nil or opts.mkdir == nil or type(opts.mkdir) == "boolean", 3, "download", "mkdir must be a boolean")
   if path == "" then return errors.invalid("path", "file", "empty file path") end
   if path:find("%z") then return errors.invalid("path", "nul", "the file path contains a NUL byte") end
   return get(self, "download", url, path, opts)

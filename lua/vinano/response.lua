@@ -235,10 +235,38 @@ local function decode_error(f, what, core)
     { status = f.status ~= 0 and f.status or nil })
 end
 
+-- A body's "status": a number, or a string of digits read as that number
+-- ("495"); anything else as it is.
+local function body_status(t)
+  local s = t.status
+  if type(s) == "string" and s:find("^%d%d?%d?$") then return tonumber(s) end
+  return s
+end
+
+-- Whether images is what a result needs: a list of http(s) URL strings.
+local function image_urls(images)
+  if type(images) ~= "table" or images[1] == nil then return false end
+  for i = 1, #images do
+    local u = images[i]
+    if type(u) ~= "string" or not u:lower():find("^https?://.") then return false end
+  end
+  return true
+end
+
+-- A cost that is not a finite number >= 0 (inf and NaN decode from 1e400,
+-- a negative, a string, null) is unknown: nil, so that an estimate stands
+-- in for it wherever credits are counted.
+local function clean_cost(t)
+  local credits = t.credits
+  if type(credits) ~= "table" then return end
+  local c = credits.cost
+  if c ~= nil and not (type(c) == "number" and c >= 0 and c < math.huge) then credits.cost = nil end
+end
+
 -- The poll rules of api-notes; nil when the answer fits none of them.
 local function poll_state(t)
   local has_images = type(t.images) == "table"
-  local s = t.status
+  local s = body_status(t)
   if type(s) == "number" then
     if s == 202 then return "pending" end
     if s >= 400 then return "failed" end
@@ -320,21 +348,31 @@ function M.classify(f, ctx)
   end
   if op == "poll" then
     local state = status == 202 and "pending" or poll_state(t)
+    if state == "done" and not image_urls(t.images) then
+      return nil, decode_error(f, "the task is done but its answer has no http(s) image URL in 'images'", core), info
+    end
+    if state == "done" then clean_cost(t) end
     if state then return state_table(t, state, status), nil, info end
     return nil, decode_error(f, "task status not recognised", core), info
   end
-  local bs = t.status
+  local bs = body_status(t)
   if type(bs) == "number" and bs >= 400 then -- an error told in the body of a 2xx
     if bs >= 1000 or bs ~= math.floor(bs) then bs = 999 end
     return nil, http_error(bs, t, f, info, core), info
   end
   local needs = api.endpoints[op] and api.endpoints[op].needs
-  if needs == "images" and type(t.images) ~= "table" then
+  if needs == "images" and t.images == nil then
     return nil, decode_error(f, "response has no 'images' list", core), info
   end
-  if needs == "task_id" and type(t.task_id) ~= "string" and type(t.task_id) ~= "number" then
-    return nil, decode_error(f, "response has no 'task_id'", core), info
+  if needs == "images" and not image_urls(t.images) then
+    return nil, decode_error(f, "response has no http(s) image URL in 'images'", core), info
   end
+  local id = t.task_id
+  if needs == "task_id" and not ((type(id) == "string" and id ~= "") or (type(id) == "number" and id == id
+    and id > -math.huge and id < math.huge)) then
+    return nil, decode_error(f, "response has no 'task_id' (a non-empty string or a finite number)", core), info
+  end
+  clean_cost(t)
   return t, nil, info
 end
 

@@ -637,6 +637,89 @@ describe("vinano-mock #nocore", function()
   end)
 end)
 
+describe("vinano-mock under hostile control and slow clients #nocore", function()
+  local mock
+  before_each(function() mock = mock_process.start({ tokens = { TOKEN }, rate_limit = 1000, task_delay = 0.2 }) end)
+  after_each(function() if mock then mock:stop() end end)
+
+  local function raw_control(path, body)
+    return curl("-X POST -H 'Content-Type: application/json' --data-binary " .. quote(body) .. " "
+      .. quote(mock.url .. path))
+  end
+
+  local function still_serves()
+    local r = curl(quote(mock.url .. "/_mock/health"))
+    assert.are.equal(200, r.status, "health after the bad request: " .. r.out)
+    r = curl(auth() .. form { { "prompt", "still here" } } .. quote(mock.url .. "/api/v2/images/generate"))
+    assert.are.equal(200, r.status, "generate after the bad request: " .. r.out)
+  end
+
+  it("bounds every number the control API takes, refusing anything else with 400 (issue 14 item 8)", function()
+    for _, row in ipairs {
+      { "/_mock/faults", '{"action":"delay","seconds":1e10}', "seconds" },
+      { "/_mock/faults", '{"action":"delay","seconds":1e400}', "seconds" },
+      { "/_mock/faults", '{"action":"delay","seconds":-1}', "seconds" },
+      { "/_mock/faults", '{"action":"status","status":500,"times":1e400}', "times" },
+      { "/_mock/faults", '{"action":"status","status":500,"times":1e12}', "times" },
+      { "/_mock/faults", '{"action":"endless_body","interval":1e400}', "interval" },
+      { "/_mock/faults", '{"action":"endless_body","interval":0}', "interval" },
+      { "/_mock/faults", '{"action":"endless_body","bytes":1e12}', "bytes" },
+      { "/_mock/faults", '{"action":"endless_body","bytes":0.5}', "bytes" },
+      { "/_mock/config", '{"task_delay":1e10}', "task_delay" },
+      { "/_mock/config", '{"task_delay":1e400}', "task_delay" },
+      { "/_mock/config", '{"rate_window":1e400}', "rate_window" },
+      { "/_mock/config", '{"rate_limit":1e400}', "rate_limit" },
+      { "/_mock/config", '{"credits":1e400}', "credits" },
+      { "/_mock/config", '{"max_upload":1e400}', "max_upload" },
+    } do
+      local r = raw_control(row[1], row[2])
+      assert.are.equal(400, r.status, row[2] .. " was accepted: " .. r.body)
+      assert.matches(row[3], r.body, 1, true)
+      still_serves()
+    end
+  end)
+
+  it("serves others while 300 clients hold half-sent request lines (issue 14 item 9)", function()
+    local held = {}
+    for i = 1, 300 do
+      local c = socket.tcp()
+      c:settimeout(2)
+      if c:connect("127.0.0.1", mock.port) then
+        c:send("GET /_mock/heal")
+        held[#held + 1] = c
+      else
+        c:close()
+      end
+      if i % 50 == 0 then socket.sleep(0.05) end
+    end
+    assert.is_true(#held >= 280, "could open only " .. #held .. " connections")
+    local t0 = socket.gettime()
+    local r = curl(quote(mock.url .. "/_mock/health"))
+    assert.are.equal(200, r.status, r.out)
+    assert.is_true(socket.gettime() - t0 < 5, "health took " .. (socket.gettime() - t0) .. " s")
+    for _, c in ipairs(held) do c:close() end
+  end)
+
+  it("answers 408 to a request head that does not arrive within head_timeout, progress or not", function()
+    mock:set { head_timeout = 1 }
+    local c = socket.tcp()
+    c:settimeout(5)
+    assert(c:connect("127.0.0.1", mock.port))
+    local t0, answer = socket.gettime(), ""
+    while socket.gettime() - t0 < 6 do -- a byte every 0.2 s: progress, but never a whole head
+      c:send("G")
+      socket.sleep(0.2)
+      c:settimeout(0)
+      local got, err, partial = c:receive("*a")
+      answer = answer .. (got or partial or "")
+      if err == "closed" or answer ~= "" then break end
+    end
+    c:close()
+    assert.matches("^HTTP/1.1 408 ", answer)
+    assert.is_true(socket.gettime() - t0 < 3, "the slow head was kept for " .. (socket.gettime() - t0) .. " s")
+  end)
+end)
+
 describe("vinano.mock embedded through the Lua API #nocore", function()
   local mock = require "vinano.mock"
 

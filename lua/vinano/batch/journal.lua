@@ -159,13 +159,46 @@ function Journal:sync(text)
   return true
 end
 
+local function finite(v)
+  return type(v) == "number" and v == v and v > -math.huge and v < math.huge
+end
+
+-- What a line may hold, whatever the server sent: the task id first (a
+-- string, or a finite number, else its text), strings as strings, finite
+-- numbers, image URL strings; anything else is dropped.  cjson can encode
+-- every line this returns.
+local function sanitised(line)
+  local out = {}
+  for k, v in pairs(line) do
+    if k == "images" then
+      if type(v) == "table" then
+        local urls = {}
+        for i = 1, #v do
+          if type(v[i]) == "string" then urls[#urls + 1] = v[i] end
+        end
+        out.images = urls
+      end
+    elseif k == "task_id" then
+      out.task_id = (type(v) == "string" or finite(v)) and v or tostring(v)
+    elseif k == "cost" then
+      out.cost = finite(v) and v >= 0 and v or nil
+    elseif type(v) == "string" or type(v) == "boolean" or finite(v) then
+      out[k] = v
+    end
+  end
+  return out
+end
+
 --- Appends one line for a job and folds it into the records; returns only
 --- once it is flushed and fsynced.  Returns true, or nil and a message.
+--- The server's data is sanitised first: a line is never lost to a value
+--- JSON cannot hold (NaN, inf, deep nesting).
 ---@param line table {id=, state=, ...}; `t` (os.time()) is added
 ---@return true|nil ok
 ---@return string|nil err
 function Journal:write(line)
   line.t = line.t or os.time()
+  line = sanitised(line)
   local ok, err = self:sync(cjson.encode(line) .. "\n")
   if not ok then return nil, err end
   fold(self.records, line)

@@ -162,17 +162,37 @@ function Server:close()
   self.conns = {}
 end
 
+-- Makes room for a new client at max_connections: closes the connection
+-- that has waited longest for a request head (idle, or trickling one in).
+-- false when every connection is busy with a request.
+function Server:evict()
+  local oldest
+  for conn in pairs(self.conns) do
+    if conn.waiting_since and not conn.closed and (not oldest or conn.waiting_since < oldest.waiting_since) then
+      oldest = conn
+    end
+  end
+  if not oldest then return false end
+  oldest:close()
+  self.loop:wake(oldest.co)
+  return true
+end
+
+-- At max_connections a waiting client still gets in when a slow or idle one
+-- can be closed for it; only requests being served make it wait.
 function Server:accept_loop()
   local loop = self.loop
+  local function full() return self.open >= self.cfg.max_connections and not self:evict() end
   while not self.stopped do
-    if self.open >= self.cfg.max_connections then
+    loop:wait(self.sock, "r")
+    if self.stopped then break end
+    if full() then
       loop:wait_signal("slot")
     else
-      loop:wait(self.sock, "r")
       local client = self.sock:accept()
       while client and not self.stopped do
         self:spawn_connection(client)
-        if self.open >= self.cfg.max_connections then break end
+        if full() then break end
         client = self.sock:accept()
       end
     end
@@ -181,10 +201,11 @@ end
 
 function Server:spawn_connection(sock)
   local conn = http.conn(self.loop, sock)
+  conn.head_timeout = self.cfg.head_timeout
   self.conns[conn] = true
   self.open = self.open + 1
   local loop = self.loop
-  loop:spawn(function() self:serve(conn) end, function(ok, err)
+  conn.co = loop:spawn(function() self:serve(conn) end, function(ok, err)
     if not ok then self:say("connection failed: " .. tostring(err)) end
     if not conn.closed then conn:close() end
     self.conns[conn] = nil
@@ -206,6 +227,7 @@ end
 -- Answers requests on one connection until it closes.
 function Server:serve(conn)
   while not conn.closed and not self.stopped do
+    conn.head_timeout = self.cfg.head_timeout
     local req, status, message, partial = http.read_request(conn, self.body_limit)
     if not req then
       if type(status) == "number" then self:refuse(conn, status, message, partial) end

@@ -15,12 +15,21 @@ M.DEFAULTS = {
   reset_style = "unix",      -- X-RateLimit-Reset as "unix" time or "delta" seconds
   quiet = true,              -- no per-request lines on stderr
   lifetime = nil,            -- seconds after which the server stops by itself
-  max_connections = 256,     -- beyond this, new connections wait in the backlog
+  max_connections = 256,     -- beyond this, the client waiting longest for a request head is closed
+  head_timeout = 10,         -- seconds from a request's first byte to its whole head; then 408
 }
 
 -- Settings that POST /_mock/config may change at run time.
 M.RUNTIME = { credits = true, rate_limit = true, rate_window = true, task_delay = true,
-  pending_style = true, reset_style = true, max_upload = true, quiet = true }
+  pending_style = true, reset_style = true, max_upload = true, quiet = true, head_timeout = true }
+
+-- Whether v is a finite number in lo..hi (whole: an integer).  Every number
+-- the mock takes has a bound: one request must not be able to stop it.
+function M.number(v, lo, hi, whole)
+  return type(v) == "number" and v == v and v >= lo and v <= hi and (not whole or v == math.floor(v))
+end
+local number = M.number
+local DAY = 86400
 
 local function is_loopback(host)
   return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
@@ -43,17 +52,16 @@ local CHECKS = {
     end
     return true
   end,
-  credits = function(v) return type(v) == "number" and v >= 0, "must be a number >= 0" end,
-  rate_limit = function(v)
-    return type(v) == "number" and v >= 1 and v == math.floor(v), "must be an integer >= 1"
-  end,
-  rate_window = function(v) return type(v) == "number" and v > 0, "must be a number > 0" end,
-  task_delay = function(v) return type(v) == "number" and v >= 0, "must be a number >= 0" end,
-  max_upload = function(v) return type(v) == "number" and v >= 0, "must be a number >= 0" end,
+  credits = function(v) return number(v, 0, 1e15), "must be a number 0..1e15" end,
+  rate_limit = function(v) return number(v, 1, 1e9, true), "must be an integer 1..1e9" end,
+  rate_window = function(v) return number(v, 0, DAY) and v > 0, "must be a number > 0, at most 86400" end,
+  task_delay = function(v) return number(v, 0, 3600), "must be a number 0..3600" end,
+  max_upload = function(v) return number(v, 0, 2 ^ 53, true), "must be an integer 0..2^53" end,
+  head_timeout = function(v) return number(v, 0.1, 3600), "must be a number 0.1..3600" end,
   pending_style = function(v) return v == "http202" or v == "string", 'must be "http202" or "string"' end,
   reset_style = function(v) return v == "unix" or v == "delta", 'must be "unix" or "delta"' end,
   quiet = function(v) return type(v) == "boolean", "must be a boolean" end,
-  lifetime = function(v) return type(v) == "number" and v > 0, "must be a number > 0" end,
+  lifetime = function(v) return number(v, 0, 30 * DAY) and v > 0, "must be a number > 0, at most 30 days" end,
   -- select() cannot watch more than FD_SETSIZE (1024) sockets.
   max_connections = function(v)
     return type(v) == "number" and v >= 1 and v <= 1000, "must be a number 1..1000"

@@ -4,6 +4,7 @@
 -- request applies to it and loses one of its `times` (-1: never runs out).
 local json = require "vinano.mock.json"
 local http = require "vinano.mock.http"
+local number = require("vinano.mock.config").number
 
 local M = {}
 
@@ -38,8 +39,8 @@ function M.check(f)
       .. "hang_headers, endless_body, fail_task, redirect"
   end
   out.times = out.times or 1
-  if out.times ~= -1 and (out.times < 1 or out.times ~= math.floor(out.times)) then
-    return nil, "times: must be a positive integer or -1"
+  if out.times ~= -1 and not number(out.times, 1, 1e6, true) then
+    return nil, "times: must be an integer 1..1000000, or -1"
   end
   if out.path and out.path:sub(1, 1) ~= "/" then return nil, "path: must start with /" end
   if out.status and (out.status < 100 or out.status > 999 or out.status ~= math.floor(out.status)) then
@@ -47,10 +48,14 @@ function M.check(f)
   end
   if out.action == "status" and not out.status then return nil, "status: required for action status" end
   if out.action == "redirect" and not out.location then return nil, "location: required for action redirect" end
-  if out.action == "delay" then
-    out.seconds = out.seconds or 1
-    if out.seconds < 0 then return nil, "seconds: must be >= 0" end
+  if out.seconds ~= nil and not number(out.seconds, 0, 3600) then return nil, "seconds: must be a number 0..3600" end
+  if out.interval ~= nil and not number(out.interval, 0.01, 60) then
+    return nil, "interval: must be a number 0.01..60"
   end
+  if out.bytes ~= nil and not number(out.bytes, 1, 1024 * 1024, true) then
+    return nil, "bytes: must be an integer 1..1048576"
+  end
+  if out.action == "delay" then out.seconds = out.seconds or 1 end
   for k, v in pairs(out.headers or {}) do
     if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
       return nil, "headers: must map names to strings or numbers"

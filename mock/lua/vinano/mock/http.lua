@@ -7,6 +7,7 @@ M.MAX_HEAD = 64 * 1024     -- request line + headers; larger -> 431
 M.MAX_LINE = 8 * 1024      -- one chunk-size or trailer line
 M.IDLE_TIMEOUT = 60        -- seconds a keep-alive connection may sit idle
 M.IO_TIMEOUT = 60          -- seconds without progress mid-request / mid-response
+M.HEAD_TIMEOUT = 10        -- seconds from a request's first byte to its whole head (conn.head_timeout)
 
 M.REASONS = {
   [100] = "Continue", [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content",
@@ -135,19 +136,29 @@ end
 function M.read_request(conn, max_body)
   -- Ignore empty lines before a request (RFC 9112 2.2), then find the head.
   local head_end
-  local deadline = conn.loop.now() + M.IDLE_TIMEOUT
+  local now = conn.loop.now
+  local deadline = now() + M.IDLE_TIMEOUT
+  -- the head's own bound runs from its first byte, whatever trickles in:
+  -- a client sending a byte now and then cannot hold a connection for ever
+  local head_deadline
+  conn.waiting_since = now() -- idle or reading a head: the server may close it to make room
   while true do
     conn.buf = conn.buf:gsub("^[\r\n]+", "")
     head_end = conn.buf:find("\r\n\r\n", 1, true)
     if head_end then break end
-    if #conn.buf > M.MAX_HEAD then return nil, 431, "request headers too large" end
-    local ok = conn:fill(deadline)
+    if #conn.buf > M.MAX_HEAD then conn.waiting_since = nil return nil, 431, "request headers too large" end
+    if #conn.buf > 0 and not head_deadline then head_deadline = now() + (conn.head_timeout or M.HEAD_TIMEOUT) end
+    local ok, why = conn:fill(head_deadline or deadline)
     if not ok then
+      conn.waiting_since = nil
+      if #conn.buf > 0 and why == "timeout" and not conn.closed then
+        return nil, 408, "the request head did not arrive within the head timeout"
+      end
       if #conn.buf > 0 then return nil, 400, "incomplete request" end
       return nil, "closed"
     end
-    deadline = conn.loop.now() + M.IO_TIMEOUT
   end
+  conn.waiting_since = nil
   if head_end > M.MAX_HEAD then return nil, 431, "request headers too large" end
   local head = conn.buf:sub(1, head_end + 1)
   conn.buf = conn.buf:sub(head_end + 4)

@@ -67,6 +67,15 @@ function Loop:signal(name)
   end
 end
 
+-- Makes a waiting coroutine run in the next round (its wait returns true),
+-- e.g. after its socket was closed under it.
+function Loop:wake(co)
+  if self.waits[co] then
+    self.waits[co] = nil
+    self.ready_list[#self.ready_list + 1] = co
+  end
+end
+
 -- One select round, blocking at most `max_wait` seconds (nil: no limit other
 -- than the deadlines). Resumes every coroutine whose condition holds.
 function Loop:round(max_wait)
