@@ -72,6 +72,7 @@ build = {
     ["vinano.response"] = "lua/vinano/response.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.route"] = "lua/vinano/route.lua",
+    ["vinano.options"] = "lua/vinano/options.lua",
     ["vinano.transport"] = "lua/vinano/transport.lua",
     ["vinano.types"] = "lua/vinano/types.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",

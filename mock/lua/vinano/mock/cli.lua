@@ -15,7 +15,9 @@ usage: vinano-mock [options]
   --pending-style S      pending poll answer: http202 (default) or string
   --reset-style S        X-RateLimit-Reset: unix (default) or delta
   --lifetime SECONDS     stop by itself after this long (default: never)
-  --max-connections N    concurrent connections (default 256)
+  --max-connections N    concurrent connections (default 256); when full, the one
+                         waiting longest for a request head is closed for a new one
+  --head-timeout SECONDS a request's first byte to its whole head, then 408 (default 10)
   --quiet                no per-request lines on stderr
   --help                 this text
 Prints "vinano-mock listening on http://HOST:PORT pid=PID" on stdout once
@@ -23,7 +25,7 @@ ready; serves until killed or POST /_mock/shutdown.]]
 
 local NUMBER = { ["--port"] = "port", ["--credits"] = "credits", ["--rate-limit"] = "rate_limit",
   ["--rate-window"] = "rate_window", ["--task-delay"] = "task_delay", ["--max-upload"] = "max_upload",
-  ["--lifetime"] = "lifetime", ["--max-connections"] = "max_connections" }
+  ["--lifetime"] = "lifetime", ["--max-connections"] = "max_connections", ["--head-timeout"] = "head_timeout" }
 local STRING = { ["--host"] = "host", ["--pending-style"] = "pending_style",
   ["--reset-style"] = "reset_style" }
 
