@@ -273,7 +273,7 @@ end
 ---@field uuid string
 ---@field prompt? string
 ---@field model? string
----@field credits {cost: integer}
+---@field credits {cost?: number} credits.cost: a finite number >= 0, or nil when the server sent none or anything else (inf, NaN, negative, a string)
 ---@field attempts integer attempts made
 ---@field elapsed number seconds, retries included
 ---@field rate_limit? vinano.RateLimit the last snapshot the server sent
@@ -294,7 +294,7 @@ end
 ---@field status integer 202
 ---@field message? string
 ---@field model? string
----@field credits? {cost: integer}
+---@field credits? {cost?: number} as in vinano.Result
 ---@field attempts integer
 ---@field elapsed number seconds
 ---@field rate_limit? vinano.RateLimit
