@@ -246,3 +246,5 @@ for lua in $LUAS; do
     *) die "unknown Lua '$lua' (lua5.4 or luajit)" ;;
   esac
 done
+# what dpkg-source copied beside the unpacked trees
+rm -rf "$CACHE/work"
