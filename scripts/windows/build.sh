@@ -220,11 +220,12 @@ build_folder() {
   lua=$1 luadir=$2 exe=$3 luadll=$4
   dir="$OUT/$lua" obj="$OUT/obj/$lua"
   rm -rf "$dir" "$obj" && mkdir -p "$dir/vinano" "$dir/lua" "$obj"
-  for c in "$ROOT"/src/*.c; do
-    # shellcheck disable=SC2086 # WARN is a list of flags
-    "$WIN_CC" -c -O2 -std=c99 $WARN -Werror -I"$luadir/include" -I"$CURL/include" "$c" \
-      -o "$obj/$(basename "$c" .c).o" || die "vinano's core does not compile for Windows ($lua): $(basename "$c")"
-  done
+  export WARN OBJ="$obj" LUAINC="$luadir/include" CURLINC="$CURL/include"
+  # one compiler per job; a failure prints the compiler's words, then says so
+  # shellcheck disable=SC2016 # $0 and $1 belong to the inner shell
+  printf "%s\n" "$ROOT"/src/*.c | xargs -d "\n" -P "$JOBS" -n 1 sh -c \
+    '"$0" -c -O2 -std=c99 $WARN -Werror -I"$LUAINC" -I"$CURLINC" "$1" -o "$OBJ/$(basename "$1" .c).o"' "$WIN_CC" ||
+    die "vinano's core does not compile for Windows ($lua), warnings being errors: see above"
   "$WIN_CC" -shared -s -o "$dir/vinano/core.dll" "$obj"/*.o -L"$CURL/lib" -lcurl "$luadir/$luadll" -lws2_32 ||
     die "vinano's core does not link for Windows ($lua)"
   cp "$luadir/$exe" "$luadir/$luadll" "$CURL/bin/libcurl-4.dll" "$CJSON/cjson.dll" "$dir/"

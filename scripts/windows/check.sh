@@ -107,7 +107,7 @@ services() {
   mock_port=${MOCK_URL##*:}
   for which in srv bad; do
     port=$(free_port)
-    socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$c/$which.pem,key=$c/$which.key,verify=0" \
+    timeout 900 socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$c/$which.pem,key=$c/$which.key,verify=0" \
       "TCP:127.0.0.1:$mock_port" 2>>"$tmp/socat.err" &
     PIDS="$PIDS $!"
     wait_port "$port" || { echo "socat did not listen on $port: $(cat "$tmp/socat.err")"; return 1; }

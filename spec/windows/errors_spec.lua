@@ -39,7 +39,8 @@ test("429: Retry-After is honoured, then the request goes through", function()
   S.eq(1, #retries, "retries")
   S.eq("rate_limited", retries[1].kind, "the retried error")
   assert(retries[1].retry_after and retries[1].retry_after > 0, "retry_after: " .. tostring(retries[1].retry_after))
-  assert(retries[1].delay >= retries[1].retry_after, "waited " .. retries[1].delay .. " s of " .. retries[1].retry_after)
+  assert(retries[1].delay >= retries[1].retry_after,
+    "waited " .. retries[1].delay .. " s of " .. retries[1].retry_after)
   local statuses = {}
   for i, e in ipairs(S.api_requests()) do statuses[i] = ("%d"):format(e.status) end
   S.eq("200 429 200", table.concat(statuses, " "), "statuses at the mock")
@@ -87,7 +88,8 @@ test("the token is in no error string, whatever failed", function()
   local client = S.client()
   local _, e1 = client:generate { prompt = "x", aspectRatio = "99:1" } -- refused locally
   errs[#errs + 1] = e1
-  local _, e2 = S.client { base_url = "http://127.0.0.1:9", connect_timeout = 2, max_retries = 0 }:generate { prompt = "x" }
+  local refused = S.client { base_url = "http://127.0.0.1:9", connect_timeout = 2, max_retries = 0 }
+  local _, e2 = refused:generate { prompt = "x" }
   errs[#errs + 1] = e2
   S.fault { action = "status", status = 403, times = 1, body = S.token }
   local _, e3 = client:generate { prompt = "x" }

@@ -49,8 +49,8 @@ while socket.gettime() < deadline do
     local query = line:match("^GET /control%?(%S*) HTTP/1%.[01]$")
     local status, body
     if query then status, body = forward(query) else status, body = 404, "relay: GET /control?... expected" end
-    conn:send(("HTTP/1.1 %d relay\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s")
-      :format(status, #body, body))
+    conn:send(("HTTP/1.1 %d relay\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+      .. "Connection: close\r\n\r\n%s"):format(status, #body, body))
     conn:close()
   end
 end
