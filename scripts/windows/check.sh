@@ -7,7 +7,7 @@
 # time taken, and ends with the totals "N passed, N failed".
 #
 #   WIN_CACHE (.cache/windows)  WIN_BUILD (build/windows)  WIN_LUAS ("lua5.4 luajit")
-#   WINE (/usr/lib/wine/wine64)  WIN_SPECS (the spec files, default all of spec/windows/*_spec.lua)
+#   WINE (/usr/lib/wine/wine64)  WIN_SPECS (the spec files, default every spec/windows/*_wine.lua)
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
 OUT=${WIN_BUILD:-$ROOT/build/windows}
@@ -132,7 +132,9 @@ if ! services || ! prefix; then
   cleanup; totals
 fi
 
-specs=${WIN_SPECS:-$(cd spec/windows && ls *_spec.lua | LC_ALL=C sort | tr '\n' ' ')}
+# the Windows specs are spec/windows/*_wine.lua: not *_spec.lua, which busted
+# (and scripts/specs.sh) would run on Linux
+specs=${WIN_SPECS:-$(cd spec/windows && find . -name '*_wine.lua' | sed 's|^\./||' | LC_ALL=C sort | tr '\n' ' ')}
 summary=""
 for lua in $LUAS; do
   exe=lua.exe; [ "$lua" = luajit ] && exe=luajit.exe

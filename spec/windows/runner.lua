@@ -4,7 +4,7 @@
 -- adds a test, S is spec/windows/support.lua.  Prints one line per test and
 -- ends with "N passed, N failed".
 --
---   lua.exe runner.lua SUPPORT_DIR spec1.lua spec2.lua ...
+--   lua.exe runner.lua SPEC_DIR generate_wine.lua files_wine.lua ...
 -- (scripts/windows/check.sh runs it; see spec/windows/README.md)
 local dir = assert(arg[1], "usage: runner.lua SPEC_DIR FILE...")
 local S = dofile(dir .. "\\support.lua")

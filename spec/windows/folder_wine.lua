@@ -36,10 +36,11 @@ test("vinano, vinano.core and cjson load from the folder, with the interpreter's
   end
 end)
 
-test("the core runs on the folder's libcurl: 7.88.1 with Schannel, http and https only", function()
+test("the core runs on the folder's libcurl: 7.88.1 with Schannel, http and https only, no HTTP/2", function()
   local info = core.curl()
   S.eq("7.88.1", info.version, "libcurl version")
   S.matches("^Schannel", info.ssl, "TLS backend")
+  S.eq(false, info.http2, "HTTP/2")
   table.sort(info.protocols)
   S.eq("http https", table.concat(info.protocols, " "), "protocols")
 end)
