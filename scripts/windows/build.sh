@@ -66,7 +66,9 @@ apt_lists() {
   grep -qs deb-src "$APT/sources.list" "$APT"/sources.list.d/* ||
     die "no Debian apt source found in /etc/apt/sources.list or /etc/apt/sources.list.d/ to add deb-src lines for"
   # shellcheck disable=SC2046 # the options are words
-  apt-get $(apt_opts) -qq update >"$APT/update.log" 2>&1
+  apt-get $(apt_opts) -qq update >"$APT/update.log" 2>&1 &&
+    # apt-get update succeeds with warnings when an index could not be fetched
+    ! grep -q '^W: Failed to fetch' "$APT/update.log" && find "$APT/lists" -name '*_Sources*' | grep -q .
 }
 
 # source PACKAGE: downloads PACKAGE's Debian source into $CACHE/src unless
@@ -93,9 +95,9 @@ source_of() {
     echo "$DSC" >"$CACHE/src/$pkg.current"
   elif [ -f "$CACHE/src/$pkg.current" ]; then
     DSC=$(cat "$CACHE/src/$pkg.current")
-    say "apt-get update failed ($(tail -n 1 "$APT/update.log")): using the cached $DSC"
+    say "could not update Debian's source lists ($(grep -E '^(E|W):' "$APT/update.log" | head -n 1)): using the cached $DSC"
   else
-    die "could not read Debian's source lists for '$pkg' (apt-get update: $(grep -E '^(E|W):' "$APT/update.log" | tail -n 2 | tr '\n' ' '))"
+    die "could not download Debian's source package '$pkg': its source lists did not update: $(grep -E '^(E|W):' "$APT/update.log" | head -n 2 | tr '\n' ' ')"
   fi
   VERSION=$(echo "$DSC" | sed -e "s/^${pkg}_//" -e 's/\.dsc$//')
   DSC="$CACHE/src/$DSC"

@@ -25,22 +25,28 @@ totals() {
   exit $status
 }
 
+# what runs the specs, checked before minutes of building
 built_in=0
+if [ ! -x "$WINE" ]; then
+  fail "Wine not found at $WINE: install it with: sudo apt-get install -y wine64"
+  totals
+fi
+for tool in lua5.4:lua5.4 socat:socat openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 ||
+    { fail "${tool%%:*} not found: install it with: sudo apt-get install -y ${tool#*:}"; totals; }
+done
+lua5.4 -e 'require "socket"' 2>/dev/null ||
+  { fail "LuaSocket for Lua 5.4 not found (the mock needs it): install it with: sudo apt-get install -y lua-socket"; totals; }
+
 if WIN_BUILD=$OUT WIN_LUAS=$LUAS sh scripts/windows/build.sh; then
   pass "build: the folders, vinano's core compiled with the Linux build's warnings as errors"
 else
+  built_in=$(($(date +%s) - started))
   fail "build: see above"
   totals
 fi
 built_in=$(($(date +%s) - started))
 
-if [ ! -x "$WINE" ]; then
-  fail "Wine not found at $WINE: install it with: sudo apt-get install -y wine64"
-  totals
-fi
-for tool in lua5.4 socat openssl; do
-  command -v $tool >/dev/null 2>&1 || { fail "$tool not found: make deps DEPS=\"test windows\" installs it"; totals; }
-done
 
 # Every DLL a folder's programs and modules import is Windows' own or in the
 # folder: nothing that only this machine or Wine happens to provide.

@@ -119,9 +119,15 @@ end
 -- Bytes a text-mode write or read would change on Windows (CR LF, ^Z, NUL).
 S.binary = "\137PNG\r\n\26\n\0\0\0\rIHDR" .. ("\r\n\n\r\26\0\255"):rep(40) .. "tail\r"
 
+local function show(v)
+  -- %q, on one line: a string with CR, LF or binary bytes stays readable
+  if type(v) == "string" then return (("%q"):format(v):gsub("\\\n", "\\n")) end
+  return tostring(v)
+end
+
 function S.eq(expected, actual, what)
   if expected ~= actual then
-    error(("%s: expected %s, got %s"):format(what or "value", tostring(expected), tostring(actual)), 2)
+    error(("%s: expected %s, got %s"):format(what or "value", show(expected), show(actual)), 2)
   end
 end
 
