@@ -88,20 +88,9 @@ function S.dir(name)
   return d
 end
 
-function S.write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  return path
-end
-
-function S.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+-- binary file helpers: the Linux specs' own (plain io, by path from the checkout)
+local env = dofile(need("VINANO_CHECKOUT") .. "\\spec\\support\\env.lua")
+S.write, S.read = env.write_file, env.read_file
 
 -- The names in a folder, sorted (cmd's dir /b).
 function S.ls(d)
