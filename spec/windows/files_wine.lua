@@ -1,6 +1,7 @@
 -- download (a temporary name beside the file, renamed over it when
 -- complete) and fetch, on Windows paths.
 local test, S = ...
+local async = require "vinano.async"
 
 local function generated(client)
   local res, err = client:generate { prompt = "a red fox" }
@@ -31,6 +32,34 @@ test("download with forward slashes and a drive letter, mkdir = true", function(
   local ok, err = client:download(url, dir .. "/a/b/fox.png", { mkdir = true })
   assert(ok, tostring(err))
   S.eq("\137PNG", (S.read(dir .. "/a/b/fox.png") or ""):sub(1, 4), "the file")
+end)
+
+test("download writes to a temporary name beside the file while it runs, then renames it", function()
+  local client = S.client()
+  local url = generated(client)
+  local dir = S.dir("tmpname")
+  -- the image's answer held 1.5 s: the download is in flight meanwhile
+  S.fault { action = "delay", seconds = 1.5, times = 1, path = url:match("^https?://[^/]+(/.*)$") }
+  async.host()
+  local done, seen
+  async.spawn(function() done = { client:download(url, dir .. "\\fox.png") } end)
+  local deadline = S.now() + 20
+  while not done do
+    assert(S.now() < deadline, "the download did not end in 20 s")
+    async.update(0)
+    if not seen and not done then
+      local names = S.ls(dir)
+      if #names > 0 then seen = names end
+    end
+    S.sleep(0.02)
+  end
+  async.stop_driver()
+  assert(done[1], tostring(done[2]))
+  assert(seen, "nothing was in the folder while the download ran")
+  S.eq(1, #seen, "files while downloading")
+  S.matches("^fox%.png%.vinano%-%w+$", seen[1], "the name while downloading")
+  S.eq("fox.png", table.concat(S.ls(dir), " "), "the folder afterwards")
+  S.eq("\137PNG", S.read(dir .. "\\fox.png"):sub(1, 4), "the file")
 end)
 
 test("download replaces an existing file and leaves no temporary file", function()
