@@ -18,7 +18,7 @@ pkgs_of() {
     love) echo "love xvfb xauth libgl1 libgl1-mesa-dri" ;;
     valgrind) echo "valgrind" ;;
     lint) echo "lua-check cppcheck clang-tidy" ;;
-    windows) echo "gcc-mingw-w64-x86-64-win32 libcurl4-openssl-dev liblua5.4-dev" ;;
+    windows) echo "gcc-mingw-w64-x86-64-win32 gcc make dpkg-dev wine64 lua5.4 lua-socket lua-cjson openssl socat" ;;
     *) echo "vinano: unknown package group '$1'" >&2; exit 2 ;;
   esac
 }
@@ -34,7 +34,7 @@ why_of() {
     love) echo "for the LÖVE spec: the example game under Xvfb with Mesa's software renderer" ;;
     valgrind) echo "for make check-valgrind" ;;
     lint) echo "for make lint: luacheck, cppcheck, clang-tidy" ;;
-    windows) echo "for make check-windows: the core compiled for Windows by mingw-w64" ;;
+    windows) echo "for make check-windows: mingw-w64 builds libcurl, Lua, LuaJIT, lua-cjson (from Debian's sources: dpkg-dev) and the core for Windows; Wine runs the specs against the mock (lua5.4, LuaSocket), socat serves its TLS front (openssl makes the certificates)" ;;
   esac
 }
 

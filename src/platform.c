@@ -1,6 +1,6 @@
 /*
- * The POSIX calls of the core, and their Windows counterparts (compiled by
- * mingw-w64 in `make check-windows`, never run).
+ * The POSIX calls of the core, and their Windows counterparts (built by
+ * mingw-w64 and run under Wine in `make check-windows`).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -157,8 +157,28 @@ static int make_dir(const char *p) {
 #endif
 }
 
+/* How much of path is its root, which is never made: "/" here; on Windows a
+ * drive ("C:", "C:\\") or a UNC share ("\\\\server\\share\\"), where _mkdir
+ * fails with ENOENT rather than EEXIST. */
+static size_t root_length(const char *p) {
+#ifdef _WIN32
+  size_t i;
+  int k;
+  if (((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) && p[1] == ':')
+    return p[2] == '/' || p[2] == '\\' ? 3 : 2;
+  if ((p[0] == '/' || p[0] == '\\') && (p[1] == '/' || p[1] == '\\')) {
+    for (i = 2, k = 0; k < 2; k++) { /* the server, then the share */
+      while (p[i] && p[i] != '/' && p[i] != '\\') i++;
+      if (p[i]) i++;
+    }
+    return i;
+  }
+#endif
+  return p[0] == '/' || p[0] == '\\' ? 1 : 0;
+}
+
 int vn_mkdir_parents(const char *path) {
-  size_t n = strlen(path), i;
+  size_t n = strlen(path), i, root;
   char *p = (char *)malloc(n + 1);
   int err = 0;
   if (!p) return ENOMEM;
@@ -167,7 +187,8 @@ int vn_mkdir_parents(const char *path) {
   while (n > 0 && p[n - 1] != '/' && p[n - 1] != '\\') n--;
   while (n > 1 && (p[n - 1] == '/' || p[n - 1] == '\\')) n--;
   p[n] = '\0';
-  for (i = 1; i <= n && !err; i++) {
+  root = root_length(p);
+  for (i = root + 1; i <= n && !err; i++) {
     if (i == n || p[i] == '/' || p[i] == '\\') {
       char c = p[i];
       struct stat st;

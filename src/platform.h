@@ -1,7 +1,7 @@
 /*
  * platform.c: every call that is not ISO C or libcurl, behind one small
  * interface (POSIX here; the _WIN32 branches, for mingw-w64 + Schannel, are
- * compiled by `make check-windows` but have never run).  Nothing here knows Lua.
+ * built and run under Wine by `make check-windows`).  Nothing here knows Lua.
  */
 #ifndef VINANO_PLATFORM_H
 #define VINANO_PLATFORM_H
