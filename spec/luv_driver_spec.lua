@@ -316,6 +316,22 @@ describe("the luv driver on the REAL core", function()
     if not ok then error(err, 0) end
   end)
 
+  -- libuv reports a socket in error (a refused connect, a reset) as
+  -- UV_EBADF, and luv prints "EBADF: bad file descriptor" on stderr before
+  -- any Lua callback runs: in a Neovim TUI, over the buffer text.  A child
+  -- process runs the three cases so that its stderr can be read.
+  it("a refused port, a reset and a server that closes at once: errors, nothing on stderr", function()
+    local env = require "spec.support.env"
+    local err_file = os.tmpname()
+    local out = env.sh(env.child_lua() .. " spec/luv/hostile_servers.lua 2>" .. err_file)
+    local stderr = env.read_file(err_file)
+    os.remove(err_file)
+    assert.are.equal("", stderr, "the luv driver let this reach stderr:\n" .. stderr)
+    assert.matches("^refused network 3\n", out)
+    assert.matches("\nreset network %d\n", out)
+    assert.matches("\nclosed network %d\n$", out)
+  end)
+
   -- A transfer that ends on the timer's turn (here a timeout; in CI an
   -- answer that arrived as libcurl's connect timer came due) leaves libcurl
   -- with no timer; the core must say so, or the driver wakes every 1 ms

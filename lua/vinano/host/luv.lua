@@ -1,14 +1,21 @@
 -- vinano.host.luv: drives vinano from a luv loop (Neovim's vim.uv /
 -- vim.loop, or require "luv") without ticking.
 --
--- It watches libcurl's own sockets: one uv poll handle per socket that
--- c:sockets() reports, and one uv timer, armed for the soonest of
+-- It watches libcurl's own sockets: where the core has a pollset
+-- (c:pollset(), Linux's epoll) one uv poll handle on that one descriptor
+-- per client, else one uv poll handle per socket that c:sockets() reports;
+-- and one uv timer, armed for the soonest of
 -- libcurl's timeouts, the scheduler's next timer and, only while an awaited
 -- transfer has an on_progress, 100 ms.  On an event: c:action(fd, what),
 -- then c:sockets() is read and applied at once (before any other call into
 -- that client: the core closes a removed socket only at the next call after
 -- it reported the removal, so no handle ever watches a reused fd), the
 -- client's finished transfers go to their tasks, and the scheduler runs.
+-- Why the pollset: libuv reports a socket in error (a refused connect, a
+-- reset) to its poll handle as UV_EBADF, and luv prints that on stderr
+-- (over the screen, in a Neovim TUI) before any callback of ours runs.  A
+-- member's error only makes the pollset readable.  Any error status a poll
+-- handle still gets is handed to libcurl as CURL_CSELECT_ERR.
 -- A request the server holds for 10 s costs a handful of wake-ups; an idle
 -- editor none (the timer is stopped and the poll handles of idle pooled
 -- connections are unref'd, so they do not keep a luv loop alive).
@@ -83,6 +90,26 @@ function M.install(uv, opts, sched)
         vim.notify("vinano: task failed: " .. tostring(err), vim.log and vim.log.levels.ERROR or 4)
       end)
     end
+  end
+
+  -- The watch record of a new client: its pollset, watched by one poll
+  -- handle for reading, when the core has one.
+  local function watch(c)
+    local w = { handles = {} }
+    local fd = type(c.pollset) == "function" and c:pollset()
+    if fd then
+      local handle, perr = new_poll(fd)
+      if handle then
+        w.handles[fd] = { handle = handle, events = "r" }
+        if not refd then handle:unref() end
+        handle:start("r", function(err) driver.on_pollset(c, err) end)
+      else
+        -- (out of descriptors?) its transfers still end at libcurl's timeouts, on the timer
+        report("uv poll handle for the pollset " .. tostring(fd) .. ": " .. tostring(perr))
+      end
+    end
+    watched[c] = w
+    return w
   end
 
   -- Reads c's socket changes and libcurl's timeout and applies them at once.
@@ -247,6 +274,23 @@ function M.install(uv, opts, sched)
     rearm()
   end
 
+  function driver.on_pollset(c, _err)
+    stats.poll = stats.poll + 1
+    local w = watched[c]
+    if not w or stopped then return end
+    inside = true
+    local ok, perr = pcall(function()
+      c:ready()
+      apply(c, w)
+      transport.drain(c)
+    end)
+    if not ok then failed(c, perr) end
+    ok, perr = pcall(turn)
+    inside = false
+    if not ok then report(perr) end
+    rearm()
+  end
+
   function driver.on_timer()
     stats.timer = stats.timer + 1
     if stopped then return end
@@ -303,7 +347,7 @@ function M.install(uv, opts, sched)
   transport.set_listener {
     add = function(c)
       if stopped then return end
-      if not watched[c] then watched[c] = { handles = {} } end
+      if not watched[c] then watch(c) end
       -- the new transfer's sockets and timeout are read by the sync that
       -- ends our callback, or else by the timer's next turn, right away
       if not inside then timer:start(0, 0, driver.on_timer) end
@@ -313,7 +357,7 @@ function M.install(uv, opts, sched)
   sched:set_host(driver)
   -- clients that already have awaited transfers
   for _, c in ipairs(transport.clients()) do
-    if not watched[c] then watched[c] = { handles = {} } end
+    if not watched[c] then watch(c) end
   end
   rearm()
   if next(watched) then timer:start(0, 0, driver.on_timer) end
