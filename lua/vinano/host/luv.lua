@@ -20,11 +20,13 @@
 -- editor none (the timer is stopped and the poll handles of idle pooled
 -- connections are unref'd, so they do not keep a luv loop alive).
 --
--- Fast context (Neovim): luv callbacks may not call most of the Vim API.
--- By default tasks run inside those callbacks; with
--- opts.schedule = vim.schedule every task resumption (and so every callback
--- of client:generate_cb) runs on the main loop instead, where the whole Vim
--- API is allowed.  Task errors nobody joins go to vim.notify (through
+-- Fast context (Neovim): luv callbacks may not call most of the Vim API
+-- (vim.notify there raises E5560).  Where `vim` exists, every task
+-- resumption (and so every callback of client:generate_cb) runs through
+-- vim.schedule, on the main loop, where the whole Vim API is allowed;
+-- opts.schedule = false opts into running tasks inside the luv callbacks
+-- (fewer hops, Lua and vinano calls only), another function replaces
+-- vim.schedule.  Without `vim` (plain luv) tasks run in the callbacks.  Task errors nobody joins go to vim.notify (through
 -- vim.schedule) unless async.on_error was set, or opts.notify == false.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
@@ -45,13 +47,14 @@ end
 
 ---Installs the luv driver on a scheduler (the default one), replacing any
 ---other driver.  `uv`: vim.uv, vim.loop or require "luv" (default: vim's).
----`opts`: `schedule` (function(fn), e.g. vim.schedule: run tasks through
----it), `notify` (false: no vim.notify of task errors).  A number as opts
+---`opts`: `schedule` (function(fn): run tasks through it; default
+---vim.schedule where `vim` exists; false: run them inside luv's callbacks,
+---Neovim's fast context), `notify` (false: no vim.notify of task errors).  A number as opts
 ---(the old tick_ms) is accepted and ignored.
 ---Returns the driver: `{ stats = { timer=, poll=, scheduled= }, timer =,
 ---is_active = fn, stop = fn }`.
 ---@param uv table?
----@param opts { schedule: fun(fn: function)?, notify: boolean? }|number|nil
+---@param opts { schedule: fun(fn: function)|false|nil, notify: boolean? }|number|nil
 ---@param sched vinano.async.Scheduler?
 ---@return table driver
 function M.install(uv, opts, sched)
@@ -62,13 +65,15 @@ function M.install(uv, opts, sched)
     error("vinano.async.luv: a luv module is needed (vim.uv, vim.loop or require 'luv')", 3)
   end
   if type(opts) ~= "table" then opts = {} end
-  if opts.schedule ~= nil and type(opts.schedule) ~= "function" then
-    error("vinano.async.luv: opts.schedule must be a function such as vim.schedule", 3)
+  if opts.schedule ~= nil and opts.schedule ~= false and type(opts.schedule) ~= "function" then
+    error("vinano.async.luv: opts.schedule must be a function such as vim.schedule, or false", 3)
   end
   if sched.host and sched.host.stop then sched.host.stop() end
   local transport = require "vinano.transport"
   local new_poll = uv.new_socket_poll or uv.new_poll
   local schedule = opts.schedule
+  if schedule == nil and vim and type(vim.schedule) == "function" then schedule = vim.schedule end
+  if schedule == false then schedule = nil end
 
   local driver = { name = "luv", stats = { timer = 0, poll = 0, scheduled = 0 } }
   local stats = driver.stats
