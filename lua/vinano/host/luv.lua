@@ -327,10 +327,11 @@ function M.install(uv, opts, sched)
   end
 
   ---True while the driver would wake the process by itself (its timer is
-  ---armed, or poll handles wait for transfers tasks await).
+  ---armed, a scheduled turn is on its way, or poll handles wait for
+  ---transfers tasks await).
   function driver.is_active()
     if stopped then return false end
-    if timer:is_active() then return true end
+    if timer:is_active() or step_pending then return true end
     if refd then
       for _, w in pairs(watched) do
         if next(w.handles) then return true end
