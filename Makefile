@@ -152,6 +152,15 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(BINDIR)
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/vinano > $(DESTDIR)$(BINDIR)/vinano
 	chmod 0755 $(DESTDIR)$(BINDIR)/vinano
+	@# Neovim's runtime files, where the rock puts them too (doc/vinano.txt, install)
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/doc $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/lua/vinano
+	install -m 0644 doc/vinano.txt doc/tags $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/doc/
+	install -m 0644 lua/vinano/health.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/lua/vinano/health.lua
+
+# doc/tags, shipped so that an installed :help works without :helptags
+# (spec/vimdoc_spec.lua fails when it is stale).
+doc/tags: doc/vinano.txt
+	nvim --headless -u NONE -i NONE -c 'helptags doc' -c 'qa!'
 
 # docs/reference.md from the LuaCATS annotations (spec/reference_spec.lua
 # fails when the page and the code disagree).

@@ -78,6 +78,14 @@ build = {
   },
   install = {
     bin = { ["vinano"] = "bin/vinano" },
+    -- Neovim's runtime files under share/lua/<version>/vinano/nvim (the
+    -- folder doc/vinano.txt's install section puts on 'runtimepath'):
+    -- :checkhealth finds lua/vinano/health.lua there, :help the doc and tags
+    lua = {
+      ["vinano.nvim.lua.vinano.health"] = "lua/vinano/health.lua",
+      ["vinano.nvim.doc.vinano"] = "doc/vinano.txt",
+      ["vinano.nvim.doc.tags"] = "doc/tags",
+    },
   },
   copy_directories = { "doc" },
 }
