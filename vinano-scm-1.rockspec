@@ -60,6 +60,9 @@ build = {
     ["vinano.cli"] = "lua/vinano/cli.lua",
     ["vinano.cli.batch"] = "lua/vinano/cli/batch.lua",
     ["vinano.cli.display"] = "lua/vinano/cli/display.lua",
+    ["vinano.cli.explain"] = "lua/vinano/cli/explain.lua",
+    ["vinano.cli.generate"] = "lua/vinano/cli/generate.lua",
+    ["vinano.cli.models"] = "lua/vinano/cli/models.lua",
     ["vinano.client"] = "lua/vinano/client.lua",
     ["vinano.errors"] = "lua/vinano/errors.lua",
     ["vinano.health"] = "lua/vinano/health.lua",
@@ -71,6 +74,7 @@ build = {
     ["vinano.response"] = "lua/vinano/response.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.route"] = "lua/vinano/route.lua",
+    ["vinano.suggest"] = "lua/vinano/suggest.lua",
     ["vinano.transport"] = "lua/vinano/transport.lua",
     ["vinano.types"] = "lua/vinano/types.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",
@@ -86,5 +90,7 @@ build = {
       ["vinano.nvim.doc.tags"] = "doc/tags",
     },
   },
-  copy_directories = { "doc" },
+  -- the rock's own folder (luarocks show --rock-dir vinano): doc/vinano.1,
+  -- the man page, and completions/ for bash and zsh (also: vinano completion)
+  copy_directories = { "doc", "completions" },
 }

@@ -9,28 +9,8 @@ local cjson = require "cjson"
 
 local abi = env.lua == "luajit" and "5.1" or env.lua:match("^lua(%d%.%d)$")
 
-local function one_error_line(stderr)
-  assert.is_nil(stderr:find("traceback", 1, true), stderr)
-  local lines = {}
-  for l in stderr:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  assert.are.equal(1, #lines, stderr)
-  assert.matches("^vinano: ", lines[1])
-  return lines[1]
-end
-
-local function json_lines(stdout)
-  local list = {}
-  for l in stdout:gmatch("[^\n]+") do list[#list + 1] = cjson.decode(l) end
-  return list
-end
-
-local function api_requests(mock)
-  local n = 0
-  for _, e in ipairs(mock:requests()) do
-    if e.path:sub(1, 5) == "/api/" then n = n + 1 end
-  end
-  return n
-end
+local one_error_line, json_lines = cli.one_error_line, cli.json_lines
+local function api_requests(mock) return cli.api_requests(mock) end
 
 describe("the vinano command", function()
   local mock, dir
@@ -116,14 +96,15 @@ describe("the vinano command", function()
       assert.are.equal(0, code, stderr)
     end)
 
-    it("a server error exits 1 with one line", function()
+    -- a 5xx after the request reached the server: it may have been charged
+    -- (exit 3, spec/cli_money_spec.lua); a refusal is not (exit 1)
+    it("a server error: the library's words and what it may have cost, no traceback", function()
       mock:fault { action = "status", status = 500, path = "/api/v2/images/generate" }
       local code, stdout, stderr = cli.run(mock, { "generate", "x", "-o", dir .. "/e.png" })
-      assert.are.equal(1, code)
+      assert.are.equal(3, code)
       assert.are.equal("", stdout)
       local _
-      local line = stderr:match("([^\n]*)\n$")
-      assert.matches("^vinano: ", line)
+      assert.matches("^vinano: server %(HTTP 500%): [^\n]+\nvinano: [^\n]*may have been charged[^\n]*\n$", stderr)
       assert.is_nil(stderr:find("traceback", 1, true))
       mock:fault { action = "status", status = 495, path = "/api/v2/images/generate" }
       code, _, stderr = cli.run(mock, { "generate", "x", "-o", dir .. "/e.png" },
@@ -239,6 +220,11 @@ describe("the vinano command", function()
     assert.matches("exit=0", out)
     local bin = tree .. "/bin/vinano"
     assert.is_truthy(env.read_file(bin), out)
+    -- the man page and the completions, in the rock's own folder
+    local rock_dir = ("%s/lib/luarocks/rocks-%s/vinano/scm-1"):format(tree, abi)
+    assert.are.equal(env.read_file("doc/vinano.1"), env.read_file(rock_dir .. "/doc/vinano.1"))
+    assert.are.equal(env.read_file("completions/vinano.bash"), env.read_file(rock_dir .. "/completions/vinano.bash"))
+    assert.are.equal(env.read_file("completions/_vinano"), env.read_file(rock_dir .. "/completions/_vinano"))
     local work = env.tmpdir()
     local m = work .. "/jobs.jsonl"
     env.write_file(m, '{"prompt": "one", "out": "one.png"}\n{"prompt": "two", "out": "sub/two.png"}\n')
