@@ -161,7 +161,7 @@ describe("the vinano command", function()
       local code, _, stderr = cli.run(mock, { "batch", manifest { { prompt = "a", out = "a.png" },
         { prompt = "b", out = "b.png", aspectRatio = "8:1" } } })
       assert.are.equal(2, code)
-      assert.matches("line 2", one_error_line(stderr))
+      assert.matches("jobs%.jsonl:2: aspectRatio", one_error_line(stderr))
       code, _, stderr = cli.run(mock, { "batch", manifest { '{"prompt": "a", "out": "a.png"}', '{"prompt": ' } })
       assert.are.equal(2, code)
       assert.matches("jobs.jsonl:2", one_error_line(stderr))
