@@ -6,7 +6,6 @@
 -- a --json error event, --max-retries, options named, the subcommand's own
 -- help).  The real bin/vinano against the mock, whose log says what was sent.
 local env = require "spec.support.env"
-local mock_process = require "spec.support.mock_process"
 local cli = require "spec.support.cli_process"
 local cjson = require "cjson"
 
@@ -19,17 +18,8 @@ local function part(entry, name)
 end
 
 describe("the vinano command's habits", function()
-  local mock, dir
-
-  setup(function()
-    mock = mock_process.start { tokens = { env.token }, task_delay = 0.2, rate_limit = 500, rate_window = 60 }
-  end)
-  teardown(function() mock:stop() end)
-  before_each(function()
-    dir = env.tmpdir()
-    mock:reset()
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local t = cli.each_test({ task_delay = 0.2, rate_limit = 500, rate_window = 60 },
+    setup, teardown, before_each, after_each)
 
   it("--version prints vinano's, the core's and libcurl's versions", function()
     local code, stdout = cli.run(nil, { "--version" })
@@ -39,42 +29,42 @@ describe("the vinano command's habits", function()
   end)
 
   it("- reads the prompt from stdin (an empty one is refused, nothing sent)", function()
-    local input = env.write_file(dir .. "/prompt.txt", "a lighthouse from stdin\n")
-    local code, _, stderr = cli.run(mock, { "generate", "-", "-o", dir .. "/a.png" }, { stdin = input })
+    local input = env.write_file(t.dir .. "/prompt.txt", "a lighthouse from stdin\n")
+    local code, _, stderr = cli.run(t.mock, { "generate", "-", "-o", t.dir .. "/a.png" }, { stdin = input })
     assert.are.equal(0, code, stderr)
-    local log = mock:requests()
+    local log = t.mock:requests()
     assert.are.equal(1, #log)
     assert.are.equal("a lighthouse from stdin", part(log[1], "prompt"))
-    code, _, stderr = cli.run(mock, { "generate", "-", "-o", dir .. "/b.png" }, { stdin = "/dev/null" })
+    code, _, stderr = cli.run(t.mock, { "generate", "-", "-o", t.dir .. "/b.png" }, { stdin = "/dev/null" })
     assert.are.equal(2, code)
     assert.matches("stdin", cli.one_error_line(stderr))
-    assert.are.equal(1, cli.api_requests(mock))
+    assert.are.equal(1, cli.api_requests(t.mock))
   end)
 
   it("the prompt is optional with --image or --image-url, required otherwise", function()
-    local png = env.write_file(dir .. "/in.png", "\137PNG\r\n\26\n" .. ("\0"):rep(64))
-    local code, _, stderr = cli.run(mock, { "generate", "--image", png, "-o", dir .. "/a.png" })
+    local png = env.write_file(t.dir .. "/in.png", "\137PNG\r\n\26\n" .. ("\0"):rep(64))
+    local code, _, stderr = cli.run(t.mock, { "generate", "--image", png, "-o", t.dir .. "/a.png" })
     assert.are.equal(0, code, stderr)
-    local log = mock:requests()
+    local log = t.mock:requests()
     assert.are.equal(1, #log)
     assert.is_nil(part(log[1], "prompt"))
     assert.is_truthy(part(log[1], "image"))
-    code, _, stderr = cli.run(mock, { "generate", "-o", dir .. "/b.png" })
+    code, _, stderr = cli.run(t.mock, { "generate", "-o", t.dir .. "/b.png" })
     assert.are.equal(2, code)
     assert.matches("a prompt is required, unless %-%-image or %-%-image%-url", cli.one_error_line(stderr))
-    assert.are.equal(1, cli.api_requests(mock))
+    assert.are.equal(1, cli.api_requests(t.mock))
   end)
 
   it("-o - writes the image to stdout, the report to stderr", function()
-    local code, stdout, stderr = cli.run(mock, { "generate", "a cat", "-o", "-" })
+    local code, stdout, stderr = cli.run(t.mock, { "generate", "a cat", "-o", "-" })
     assert.are.equal(0, code, stderr)
     assert.are.equal(64, (env.png_size(stdout)))
     assert.matches("vinano: stdout: 64x64, %d+ bytes", stderr)
     local _
-    code, _, stderr = cli.run(mock, { "generate", "a cat", "-o", "-", "--json" })
+    code, _, stderr = cli.run(t.mock, { "generate", "a cat", "-o", "-", "--json" })
     assert.are.equal(2, code)
     assert.matches("both write to stdout", cli.one_error_line(stderr))
-    assert.are.equal(1, cli.api_requests(mock))
+    assert.are.equal(1, cli.api_requests(t.mock))
   end)
 
   it("vinano models lists every model of api.lua with ratios, sizes, search and price", function()
@@ -102,25 +92,25 @@ describe("the vinano command's habits", function()
     assert.are.equal("estimate: 10 credits\n", stdout)
     assert.matches("warning: unknown model 'gemini%-2%.5%-flash%-image%-previw', sent as it is; did you mean "
       .. "'gemini%-2%.5%-flash%-image%-preview'%?", stderr)
-    cli.run(mock, { "generate", "x", "--model", "gemini-3-pro-image", "-o", dir .. "/a.png" })
-    local log = mock:requests()
+    cli.run(t.mock, { "generate", "x", "--model", "gemini-3-pro-image", "-o", t.dir .. "/a.png" })
+    local log = t.mock:requests()
     assert.are.equal(1, #log)
     assert.are.equal("gemini-3-pro-image", part(log[1], "model"))
   end)
 
   it("--image-url must be an http(s) URL: refused before sending", function()
     for _, u in ipairs { "ftp://example.com/a.png", "example.com/a.png", "file:///etc/passwd", "" } do
-      local code, _, stderr = cli.run(mock, { "generate", "x", "--image-url", u, "-o", dir .. "/a.png" })
+      local code, _, stderr = cli.run(t.mock, { "generate", "x", "--image-url", u, "-o", t.dir .. "/a.png" })
       assert.are.equal(2, code, u)
       assert.matches("%-%-image%-url", cli.one_error_line(stderr))
     end
-    assert.are.equal(0, cli.api_requests(mock))
+    assert.are.equal(0, cli.api_requests(t.mock))
   end)
 
   describe("errors as good as the library's", function()
     it("prints tostring(err), and with --json one error object on stdout", function()
-      mock:fault { action = "status", status = 429, path = GENERATE, times = 3 }
-      local code, stdout, stderr = cli.run(mock, { "generate", "x", "-o", dir .. "/a.png", "--json" })
+      t.mock:fault { action = "status", status = 429, path = GENERATE, times = 3 }
+      local code, stdout, stderr = cli.run(t.mock, { "generate", "x", "-o", t.dir .. "/a.png", "--json" })
       assert.are.equal(1, code, stderr)
       assert.matches("vinano: rate_limited %(HTTP 429%): Too Many Requests.* %(after 3 attempts%)", stderr)
       local events = cli.json_lines(stdout)
@@ -130,19 +120,19 @@ describe("the vinano command's habits", function()
       assert.are.equal(429, events[1].status)
       assert.matches("Too Many Requests", events[1].message)
       -- a usage error is an event too
-      code, stdout = cli.run(mock, { "generate", "x", "--json" })
+      code, stdout = cli.run(t.mock, { "generate", "x", "--json" })
       assert.are.equal(2, code)
       assert.are.equal("usage", cli.json_lines(stdout)[1].kind)
     end)
 
     it("--max-retries sets the retries: 0 is one attempt", function()
-      mock:fault { action = "status", status = 503, path = "/api/v1/images/task-status", times = -1 }
-      local code = cli.run(mock, { "status", "some-task", "--max-retries", "0" })
+      t.mock:fault { action = "status", status = 503, path = "/api/v1/images/task-status", times = -1 }
+      local code = cli.run(t.mock, { "status", "some-task", "--max-retries", "0" })
       assert.are.equal(1, code)
-      assert.are.equal(1, cli.api_requests(mock))
-      mock:clear()
-      cli.run(mock, { "status", "some-task", "--max-retries", "2" })
-      assert.are.equal(3, cli.api_requests(mock))
+      assert.are.equal(1, cli.api_requests(t.mock))
+      t.mock:clear()
+      cli.run(t.mock, { "status", "some-task", "--max-retries", "2" })
+      assert.are.equal(3, cli.api_requests(t.mock))
     end)
 
     it("bad numbers name the option; usage errors point at the subcommand's help", function()
@@ -154,26 +144,26 @@ describe("the vinano command's habits", function()
         { { "wait", "t", "-o", "a.png", "--interval", "x" }, "%-%-interval", "vinano wait %-%-help" },
         { { "status" }, "missing argument 'task_id'", "vinano status %-%-help" },
       } do
-        local code, _, stderr = cli.run(mock, c[1])
+        local code, _, stderr = cli.run(t.mock, c[1])
         assert.are.equal(2, code, table.concat(c[1], " "))
         local line = cli.one_error_line(stderr)
         assert.matches(c[2], line)
         assert.matches("%(see: " .. c[3] .. "%)$", line)
       end
-      assert.are.equal(0, cli.api_requests(mock))
+      assert.are.equal(0, cli.api_requests(t.mock))
     end)
 
     it("a timeout names the bound that ran out", function()
-      mock:fault { action = "delay", seconds = 3, path = GENERATE }
-      local code, _, stderr = cli.run(mock, { "generate", "x", "-o", dir .. "/a.png", "--timeout", "1" })
+      t.mock:fault { action = "delay", seconds = 3, path = GENERATE }
+      local code, _, stderr = cli.run(t.mock, { "generate", "x", "-o", t.dir .. "/a.png", "--timeout", "1" })
       assert.are.equal(3, code, stderr) -- sent: it may have been charged
       assert.matches("vinano: timeout: .*%[the %-%-timeout of 1 s ran out%]", stderr)
       -- wait's own deadline
-      mock:set { task_delay = 30 }
-      local task = assert(env.client(mock):submit_async { prompt = "slow" })
-      code, _, stderr = cli.run(mock, { "wait", task.task_id, "-o", dir .. "/w.png", "--interval", "0.2",
+      t.mock:set { task_delay = 30 }
+      local task = assert(env.client(t.mock):submit_async { prompt = "slow" })
+      code, _, stderr = cli.run(t.mock, { "wait", task.task_id, "-o", t.dir .. "/w.png", "--interval", "0.2",
         "--max-wait", "1" })
-      mock:set { task_delay = 0.2 }
+      t.mock:set { task_delay = 0.2 }
       assert.are.equal(3, code, stderr)
       assert.matches("%[the %-%-max%-wait of 1 s ran out%]", stderr)
       assert.matches("vinano wait " .. task.task_id:gsub("%p", "%%%0"), stderr)
@@ -182,11 +172,11 @@ describe("the vinano command's habits", function()
 
   it("wait --max-wait 0, 1e999, -1 or abc is a usage error (exit 2, nothing sent)", function()
     for _, v in ipairs { "0", "1e999", "-1", "abc", "nan" } do
-      local code, _, stderr = cli.run(mock, { "wait", "some-task", "-o", dir .. "/w.png", "--max-wait=" .. v })
+      local code, _, stderr = cli.run(t.mock, { "wait", "some-task", "-o", t.dir .. "/w.png", "--max-wait=" .. v })
       assert.are.equal(2, code, v .. ": " .. stderr)
       assert.matches("%-%-max%-wait", cli.one_error_line(stderr))
     end
-    assert.are.equal(0, cli.api_requests(mock))
+    assert.are.equal(0, cli.api_requests(t.mock))
   end)
 
   describe("completion and the man page", function()

@@ -29,21 +29,12 @@ local function drawn(text)
 end
 
 describe("the vinano command's progress and manifests", function()
-  local mock, dir
-
-  setup(function()
-    assert(os.execute("command -v script >/dev/null"), "needs script (util-linux)")
-    mock = mock_process.start { tokens = { env.token }, task_delay = 0.5, rate_limit = 500, rate_window = 60 }
-  end)
-  teardown(function() mock:stop() end)
-  before_each(function()
-    dir = env.tmpdir()
-    mock:reset()
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local t = cli.each_test({ task_delay = 0.5, rate_limit = 500, rate_window = 60 },
+    setup, teardown, before_each, after_each)
+  setup(function() assert(os.execute("command -v script >/dev/null"), "needs script (util-linux)") end)
 
   local function manifest(n, name)
-    local path = dir .. "/" .. (name or "jobs.jsonl")
+    local path = t.dir .. "/" .. (name or "jobs.jsonl")
     local lines = {}
     for i = 1, n do lines[i] = cjson.encode { prompt = "job " .. i, out = ("out/%02d.png"):format(i) } end
     env.write_file(path, table.concat(lines, "\n") .. "\n")
@@ -52,7 +43,7 @@ describe("the vinano command's progress and manifests", function()
 
   it("the batch line fits an 80-column terminal and ends with the summary", function()
     local m = manifest(6)
-    local text = in_terminal(mock, { "batch", m, "--concurrency", "2", "--budget", "1000" })
+    local text = in_terminal(t.mock, { "batch", m, "--concurrency", "2", "--budget", "1000" })
     local pieces = drawn(text)
     local lines = 0
     for _, p in ipairs(pieces) do
@@ -66,8 +57,8 @@ describe("the vinano command's progress and manifests", function()
   end)
 
   it("generate shows the seconds the server has worked, and clears the line", function()
-    mock:fault { action = "delay", seconds = 2.5, path = "/api/v2/images/generate" }
-    local text = in_terminal(mock, { "generate", "a cat", "-o", dir .. "/a.png" })
+    t.mock:fault { action = "delay", seconds = 2.5, path = "/api/v2/images/generate" }
+    local text = in_terminal(t.mock, { "generate", "a cat", "-o", t.dir .. "/a.png" })
     local seen = {}
     for _, p in ipairs(drawn(text)) do
       local s = p:match("^generating: waiting for the server, (%d+) s$")
@@ -78,18 +69,18 @@ describe("the vinano command's progress and manifests", function()
   end)
 
   it("on a pipe: no progress lines, nothing half-done (sync); only the task id note (async)", function()
-    local code, _, stderr = cli.run(mock, { "generate", "a cat", "-o", dir .. "/a.png" })
+    local code, _, stderr = cli.run(t.mock, { "generate", "a cat", "-o", t.dir .. "/a.png" })
     assert.are.equal(0, code)
     assert.are.equal("", stderr)
-    code, _, stderr = cli.run(mock, { "generate", "a cat", "-o", dir .. "/b.png", "--async" })
+    code, _, stderr = cli.run(t.mock, { "generate", "a cat", "-o", t.dir .. "/b.png", "--async" })
     assert.are.equal(0, code)
     assert.matches("^vinano: task [%w%-]+ submitted %(vinano wait [%w%-]+ %-o .-b%.png if this stops%)\n$", stderr)
   end)
 
   it("--async --json reports the whole call's elapsed, submit to done", function()
-    mock:set { task_delay = 1.2 }
-    local code, stdout = cli.run(mock, { "generate", "a cat", "-o", dir .. "/a.png", "--async", "--json" })
-    mock:set { task_delay = 0.5 }
+    t.mock:set { task_delay = 1.2 }
+    local code, stdout = cli.run(t.mock, { "generate", "a cat", "-o", t.dir .. "/a.png", "--async", "--json" })
+    t.mock:set { task_delay = 0.5 }
     assert.are.equal(0, code)
     local r = cjson.decode(stdout)
     assert.is_true(r.elapsed >= 1.2, "elapsed " .. tostring(r.elapsed))
@@ -110,10 +101,10 @@ describe("the vinano command's progress and manifests", function()
   end)
 
   it("Ctrl-C prints what is saved, in flight and uncertain, and how to resume", function()
-    mock:set { task_delay = 1.5 }
+    t.mock:set { task_delay = 1.5 }
     local m = manifest(6)
-    local log = dir .. "/log"
-    local pid = cli.start(mock, { "batch", m, "--concurrency", "2" }, { log = log })
+    local log = t.dir .. "/log"
+    local pid = cli.start(t.mock, { "batch", m, "--concurrency", "2" }, { log = log })
     cli.wait_for(function()
       for _, l in ipairs(cli.journal(m .. ".journal")) do
         if l.state == "saved" then return true end
@@ -122,49 +113,49 @@ describe("the vinano command's progress and manifests", function()
     socket.sleep(0.2)
     os.execute("kill -INT " .. pid)
     cli.wait_for(function() return not cli.alive(pid) end, 10, "the batch to stop")
-    mock:set { task_delay = 0.5 }
+    t.mock:set { task_delay = 0.5 }
     local text = env.read_file(log)
     assert.matches("vinano: interrupted: %d+ saved %(%d+ in this run%), %d+ in flight, %d+ uncertain, %d+ not started;"
       .. " run the same command again to resume", text)
     -- and the rerun finishes, paying for each job once
-    local code, stdout = cli.run(mock, { "batch", m })
+    local code, stdout = cli.run(t.mock, { "batch", m })
     assert.are.equal(0, code, stdout)
-    local submits = cli.api_requests(mock, "/api/v1/images/async")
+    local submits = cli.api_requests(t.mock, "/api/v1/images/async")
     assert.is_true(submits <= 6 + 2, submits .. " submissions") -- at most the two unanswered were uncertain
   end)
 
   it("--dry-run lists the uncertain jobs that make the real run exit 1", function()
     local m = manifest(2)
-    mock:fault { action = "delay", seconds = 5, path = "/api/v1/images/async", times = -1 }
-    local pid = cli.start(mock, { "batch", m, "--concurrency", "1" })
+    t.mock:fault { action = "delay", seconds = 5, path = "/api/v1/images/async", times = -1 }
+    local pid = cli.start(t.mock, { "batch", m, "--concurrency", "1" })
     cli.wait_for(function()
       for _, l in ipairs(cli.journal(m .. ".journal")) do
         if l.state == "submitting" then return true end
       end
     end, 10, "a submitting line")
     cli.kill9(pid)
-    mock:clear_faults()
-    local code, stdout = cli.run(mock, { "batch", m, "--dry-run" })
+    t.mock:clear_faults()
+    local code, stdout = cli.run(t.mock, { "batch", m, "--dry-run" })
     assert.are.equal(0, code)
     assert.matches("uncertain: out/01%.png %(.-out/01%.png%): its submission may have reached the server", stdout)
     assert.matches("1 uncertain job: the real run sends it only with %-%-retry%-uncertain", stdout)
-    code, stdout = cli.run(mock, { "batch", m, "--dry-run", "--json" })
+    code, stdout = cli.run(t.mock, { "batch", m, "--dry-run", "--json" })
     assert.are.equal(0, code)
     assert.are.equal("out/01.png", cjson.decode(stdout).uncertain[1].id)
-    code = cli.run(mock, { "batch", m })
+    code = cli.run(t.mock, { "batch", m })
     assert.are.equal(1, code)
   end)
 
   describe("manifests", function()
     it("every problem at once, one per line, with 'did you mean' for a misspelt field; nothing sent", function()
-      local m = env.write_file(dir .. "/jobs.jsonl", table.concat({
+      local m = env.write_file(t.dir .. "/jobs.jsonl", table.concat({
         '{"prompt": "fine", "out": "a.png"}',
         '{"promt": "typo", "out": "b.png"}',
         '{"prompt": ',
         '{"prompt": "no out"}',
         '{"prompt": "bad ratio", "out": "d.png", "aspectRatio": "8:1"}',
       }, "\n") .. "\n")
-      local code, _, stderr = cli.run(mock, { "batch", m })
+      local code, _, stderr = cli.run(t.mock, { "batch", m })
       assert.are.equal(2, code)
       local lines = {}
       for l in stderr:gmatch("[^\n]+") do lines[#lines + 1] = l end
@@ -174,23 +165,23 @@ describe("the vinano command's progress and manifests", function()
       assert.matches("^vinano: .-jobs%.jsonl:4: out: ", lines[3])
       assert.matches("^vinano: .-jobs%.jsonl:5: aspectRatio: ", lines[4])
       assert.is_nil(stderr:find("validate = false", 1, true)) -- no library option the command lacks
-      assert.are.equal(0, #mock:requests())
+      assert.are.equal(0, #t.mock:requests())
     end)
 
     it("CSV is named, not parsed line by line", function()
       for _, name in ipairs { "jobs.csv", "jobs.jsonl" } do
-        local m = env.write_file(dir .. "/" .. name, "prompt,out\na cat,cat.png\na dog,dog.png\n")
-        local code, _, stderr = cli.run(mock, { "batch", m })
+        local m = env.write_file(t.dir .. "/" .. name, "prompt,out\na cat,cat.png\na dog,dog.png\n")
+        local code, _, stderr = cli.run(t.mock, { "batch", m })
         assert.are.equal(2, code)
         assert.matches("CSV is not supported, use JSON Lines", cli.one_error_line(stderr))
       end
     end)
 
     it("a manifest that cannot be read says why", function()
-      local code, _, stderr = cli.run(mock, { "batch", dir .. "/none.jsonl" })
+      local code, _, stderr = cli.run(t.mock, { "batch", t.dir .. "/none.jsonl" })
       assert.are.equal(2, code)
       assert.matches("none%.jsonl: cannot be read: No such file or directory$", cli.one_error_line(stderr))
-      code, _, stderr = cli.run(mock, { "batch", dir })
+      code, _, stderr = cli.run(t.mock, { "batch", t.dir })
       assert.are.equal(2, code)
       assert.matches("cannot be read: Is a directory$", cli.one_error_line(stderr))
     end)

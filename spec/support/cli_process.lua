@@ -27,6 +27,25 @@ function M.command(mock, args, opts)
   return cmd
 end
 
+-- Inside a describe block: one mock for the block (opts: mock_process.start's,
+-- the specs' token by default), reset before each test, and a fresh folder
+-- per test.  Returns a table whose mock and dir are the running test's.
+-- busted's block functions are the spec file's, not globals: passed in.
+function M.each_test(opts, setup, teardown, before_each, after_each)
+  local mock_process = require "spec.support.mock_process"
+  local t = {}
+  opts = opts or {}
+  opts.tokens = opts.tokens or { env.token }
+  setup(function() t.mock = mock_process.start(opts) end)
+  teardown(function() t.mock:stop() end)
+  before_each(function()
+    t.dir = env.tmpdir()
+    t.mock:reset()
+  end)
+  after_each(function() os.execute("rm -rf " .. t.dir) end)
+  return t
+end
+
 -- The API requests in the mock's log (image downloads are not API calls),
 -- optionally only those to path.
 function M.api_requests(mock, path)

@@ -262,13 +262,15 @@ function M.install(uv, opts, sched)
     end
   end
 
-  function driver.on_poll(c, fd, err, events)
+  -- A poll handle of c fired: act(c) tells libcurl, then c's changes are
+  -- applied, its finished transfers delivered and the scheduler run.
+  local function woken(c, act)
     stats.poll = stats.poll + 1
     local w = watched[c]
     if not w or stopped then return end
     inside = true
     local ok, perr = pcall(function()
-      c:action(fd, events_to_what(err, events))
+      act(c)
       apply(c, w)
       transport.drain(c)
     end)
@@ -279,21 +281,15 @@ function M.install(uv, opts, sched)
     rearm()
   end
 
-  function driver.on_pollset(c, _err)
-    stats.poll = stats.poll + 1
-    local w = watched[c]
-    if not w or stopped then return end
-    inside = true
-    local ok, perr = pcall(function()
-      c:ready()
-      apply(c, w)
-      transport.drain(c)
-    end)
-    if not ok then failed(c, perr) end
-    ok, perr = pcall(turn)
-    inside = false
-    if not ok then report(perr) end
-    rearm()
+  function driver.on_poll(c, fd, err, events)
+    woken(c, function() c:action(fd, events_to_what(err, events)) end)
+  end
+
+  -- the pollset: c:ready() acts on every socket with an event (an error
+  -- status here is the set's own, and the sockets' are read from it anyway)
+  local function ready(c) c:ready() end
+  function driver.on_pollset(c)
+    woken(c, ready)
   end
 
   function driver.on_timer()
