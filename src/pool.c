@@ -261,6 +261,11 @@ int vn_pool_pollset(vn_pool *p) {
   if (p->pollset >= 0) return p->pollset;
   p->pollset = vn_pollset_new();
   if (p->pollset < 0) return -1;
+  /* a host that watched sockets itself before reads no more changes: what
+   * waited for it to read a removal can be closed now */
+  p->hosted = 0;
+  p->nchanges = 0;
+  for (i = 0; i < p->ncloses; i++) p->closes[i].what = 1;
   for (i = 0; i < p->nsocks; i++) vn_pollset_set(p->pollset, p->socks[i].fd, events_of_what(p->socks[i].what));
   return p->pollset;
 }
