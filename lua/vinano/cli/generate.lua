@@ -169,9 +169,9 @@ end
 ---@return integer status
 function M.generate(args)
   local params = M.params(args)
-  M.check_output(args.output, args.json)
   local client = cli.new_client(args)
   validate(client, params)
+  M.check_output(args.output, args.json) -- last: it may create folders
   local ctx = { client = client }
   local ledger = { async = args.async }
   cli.on_interrupt(function()
