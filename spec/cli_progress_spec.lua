@@ -100,7 +100,8 @@ describe("the vinano command's progress and manifests", function()
     assert.are.equal("6/10 done", status_line(p, 100, 104, 2, 12))
   end)
 
-  it("Ctrl-C prints what is saved, in flight and uncertain, and how to resume", function()
+  -- #slow: real waiting on kills (and no SIGINT handler in the sanitizer hosts)
+  it("Ctrl-C prints what is saved, in flight and uncertain, and how to resume #slow", function()
     t.mock:set { task_delay = 1.5 }
     local m = manifest(6)
     local log = t.dir .. "/log"
@@ -124,7 +125,7 @@ describe("the vinano command's progress and manifests", function()
     assert.is_true(submits <= 6 + 2, submits .. " submissions") -- at most the two unanswered were uncertain
   end)
 
-  it("--dry-run lists the uncertain jobs that make the real run exit 1", function()
+  it("--dry-run lists the uncertain jobs that make the real run exit 1 #slow", function()
     local m = manifest(2)
     t.mock:fault { action = "delay", seconds = 5, path = "/api/v1/images/async", times = -1 }
     local pid = cli.start(t.mock, { "batch", m, "--concurrency", "1" })

@@ -65,7 +65,7 @@ function M.check_output(path, json)
   if path == "" then cli.fail(cli.USAGE_ERROR, "-o: the output path is empty (a file name, or - for stdout)") end
   if path == "-" then
     if json then cli.fail(cli.USAGE_ERROR, "-o - and --json both write to stdout: choose one") end
-    if stdout_is_tty() and os.getenv("VINANO_PROGRESS") ~= "tty" then
+    if stdout_is_tty() then
       cli.fail(cli.USAGE_ERROR, "-o -: stdout is a terminal; redirect it (-o - > image.png, or | a program)")
     end
     return
