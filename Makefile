@@ -19,8 +19,11 @@ PREFIX       ?= /usr/local
 LUA_LIBDIR   ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR   ?= $(PREFIX)/share/zsh/site-functions
 
-.PHONY: check-windows clean-windows-cache distclean reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
+.PHONY: cli-docs check-windows clean-windows-cache distclean reference c-cycles check-ubsan all deps check check-core check-compat check-one check-asan check-valgrind demo install install-mock lint clean bench fuzz soak
 
 # The specs are found, not listed: scripts/specs.sh prints every spec/*_spec.lua
 # except those tagged (in a describe or it name) with one of the busted tags given.
@@ -152,6 +155,24 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(BINDIR)
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/vinano > $(DESTDIR)$(BINDIR)/vinano
 	chmod 0755 $(DESTDIR)$(BINDIR)/vinano
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 doc/vinano.1 $(DESTDIR)$(MANDIR)/man1/vinano.1
+	install -m 0644 completions/vinano.bash $(DESTDIR)$(BASHCOMPDIR)/vinano
+	install -m 0644 completions/_vinano $(DESTDIR)$(ZSHCOMPDIR)/_vinano
+	@# Neovim's runtime files, where the rock puts them too (doc/vinano.txt, install)
+	install -d $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/doc $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/lua/vinano
+	install -m 0644 doc/vinano.txt doc/tags $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/doc/
+	install -m 0644 lua/vinano/health.lua $(DESTDIR)$(LUA_SHAREDIR)/vinano/nvim/lua/vinano/health.lua
+
+# The man page and the bash/zsh completions, from the command's argparse
+# definitions (spec/cli_habits_spec.lua fails when they are stale).
+cli-docs: all
+	LUA_CPATH="./$(BUILD)/?.so;;" $(LUA) scripts/cli-docs.lua
+
+# doc/tags, shipped so that an installed :help works without :helptags
+# (spec/vimdoc_spec.lua fails when it is stale).
+doc/tags: doc/vinano.txt
+	nvim --headless -u NONE -i NONE -c 'helptags doc' -c 'qa!'
 
 # docs/reference.md from the LuaCATS annotations (spec/reference_spec.lua
 # fails when the page and the code disagree).

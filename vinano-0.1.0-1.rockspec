@@ -61,6 +61,9 @@ build = {
     ["vinano.cli"] = "lua/vinano/cli.lua",
     ["vinano.cli.batch"] = "lua/vinano/cli/batch.lua",
     ["vinano.cli.display"] = "lua/vinano/cli/display.lua",
+    ["vinano.cli.explain"] = "lua/vinano/cli/explain.lua",
+    ["vinano.cli.generate"] = "lua/vinano/cli/generate.lua",
+    ["vinano.cli.models"] = "lua/vinano/cli/models.lua",
     ["vinano.client"] = "lua/vinano/client.lua",
     ["vinano.errors"] = "lua/vinano/errors.lua",
     ["vinano.health"] = "lua/vinano/health.lua",
@@ -73,12 +76,23 @@ build = {
     ["vinano.retry"] = "lua/vinano/retry.lua",
     ["vinano.route"] = "lua/vinano/route.lua",
     ["vinano.options"] = "lua/vinano/options.lua",
+    ["vinano.suggest"] = "lua/vinano/suggest.lua",
     ["vinano.transport"] = "lua/vinano/transport.lua",
     ["vinano.types"] = "lua/vinano/types.lua",
     ["vinano.validate"] = "lua/vinano/validate.lua",
   },
   install = {
     bin = { ["vinano"] = "bin/vinano" },
+    -- Neovim's runtime files under share/lua/<version>/vinano/nvim (the
+    -- folder doc/vinano.txt's install section puts on 'runtimepath'):
+    -- :checkhealth finds lua/vinano/health.lua there, :help the doc and tags
+    lua = {
+      ["vinano.nvim.lua.vinano.health"] = "lua/vinano/health.lua",
+      ["vinano.nvim.doc.vinano"] = "doc/vinano.txt",
+      ["vinano.nvim.doc.tags"] = "doc/tags",
+    },
   },
-  copy_directories = { "doc" },
+  -- the rock's own folder (luarocks show --rock-dir vinano): doc/vinano.1,
+  -- the man page, and completions/ for bash and zsh (also: vinano completion)
+  copy_directories = { "doc", "completions" },
 }

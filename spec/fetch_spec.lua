@@ -79,7 +79,11 @@ describe("fetch and download's folders", function()
     local file, err = client:download(res.images[1], deep)
     assert.is_nil(file)
     assert.are.equal("io", err.kind)
+    assert.are.equal(deep, err.path) -- the README's error table promises it
     assert.matches("pass {mkdir = true}", err.message, 1, true)
+    local _, err2 = client:download(res.images[1], dir, { mkdir = true }) -- a folder: the rename fails
+    assert.are.equal("io", err2.kind)
+    assert.are.equal(dir, err2.path)
     file = assert(client:download(res.images[1], deep, { mkdir = true }))
     assert.are.equal(deep, file.path)
     assert.are.equal(res.imageDetails[1].filesize, #env.read_file(deep))

@@ -206,6 +206,46 @@ describe("the luv driver (fake core, real loop)", function()
     assert.is_true(driver.stats.scheduled >= 2)
   end)
 
+  -- In Neovim a callback that calls vim.notify from luv's fast context
+  -- raises E5560: where `vim` exists the driver schedules by default, and
+  -- running tasks inside luv callbacks is an explicit opt-in.
+  it("schedules through vim.schedule by default when vim exists; schedule = false runs in the callbacks", function()
+    local saved_vim = rawget(_G, "vim")
+    local depth, scheduled = 0, 0
+    _G.vim = { schedule = function(fn)
+      scheduled = scheduled + 1
+      local t = uv.new_timer()
+      t:start(0, 0, function()
+        t:close()
+        depth = depth + 1
+        fn()
+        depth = depth - 1
+      end)
+    end }
+    local ok, err = pcall(function()
+      for _, case in ipairs { { opts = nil, inside = true }, { opts = { schedule = false }, inside = false } } do
+        core.plan = held_plan()
+        local c = core.new {}
+        driver = async.luv(uv, case.opts)
+        local seen
+        async.spawn_cb(function()
+          transport.perform(c, copy(spec))
+          return "done"
+        end, function(v) seen = { v, depth > 0 } end)
+        release_after(50)
+        assert.is_true(loop_until(function() return seen ~= nil end, 3000))
+        assert.are.same({ "done", case.inside }, seen)
+        driver.stop()
+        driver = nil
+      end
+      assert.is_true(scheduled >= 2)
+      assert.has_error(function() async.luv(uv, { schedule = "yes" }) end,
+        "vinano.async.luv: opts.schedule must be a function such as vim.schedule, or false")
+    end)
+    _G.vim = saved_vim
+    if not ok then error(err, 0) end
+  end)
+
   it("reports task errors through vim.notify (scheduled) unless async.on_error was set", function()
     local notified, scheduled = {}, 0
     local saved_vim = rawget(_G, "vim")
@@ -215,7 +255,8 @@ describe("the luv driver (fake core, real loop)", function()
       log = { levels = { ERROR = 4 } },
     }
     local ok, err = pcall(function()
-      driver = async.luv(uv)
+      -- tasks inside the callbacks: only the notification is scheduled
+      driver = async.luv(uv, { schedule = false })
       async.spawn(function() error("task blew up") end)
       assert.is_true(loop_until(function() return #notified > 0 end, 1000))
       assert.matches("vinano: task failed: .*task blew up", notified[1][1])
@@ -314,6 +355,22 @@ describe("the luv driver on the REAL core", function()
     end)
     mock:stop()
     if not ok then error(err, 0) end
+  end)
+
+  -- libuv reports a socket in error (a refused connect, a reset) as
+  -- UV_EBADF, and luv prints "EBADF: bad file descriptor" on stderr before
+  -- any Lua callback runs: in a Neovim TUI, over the buffer text.  A child
+  -- process runs the three cases so that its stderr can be read.
+  it("a refused port, a reset and a server that closes at once: errors, nothing on stderr", function()
+    local env = require "spec.support.env"
+    local err_file = os.tmpname()
+    local out = env.sh(env.child_lua() .. " spec/luv/hostile_servers.lua 2>" .. err_file)
+    local stderr = env.read_file(err_file)
+    os.remove(err_file)
+    assert.are.equal("", stderr, "the luv driver let this reach stderr:\n" .. stderr)
+    assert.matches("^refused network 3\n", out)
+    assert.matches("\nreset network %d\n", out)
+    assert.matches("\nclosed network %d\n$", out)
   end)
 
   -- A transfer that ends on the timer's turn (here a timeout; in CI an

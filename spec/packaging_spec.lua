@@ -215,8 +215,14 @@ describe("packaging #external #nocore", function()
     local dest = env.tmpdir()
     local ok, err = pcall(function()
       local code, out = run(("make -s install LUA=%s BUILD=%s/build LUA_LIBDIR=%s/lib LUA_SHAREDIR=%s/share"
-        .. " BINDIR=%s/bin"):format(lua, q(dest), q(dest), q(dest), q(dest)))
+        .. " BINDIR=%s/bin PREFIX=%s/prefix"):format(lua, q(dest), q(dest), q(dest), q(dest), q(dest)))
       assert.are.equal(0, code, out)
+      -- the command's man page and completions under PREFIX
+      assert.are.equal(env.read_file("doc/vinano.1"), env.read_file(dest .. "/prefix/share/man/man1/vinano.1"))
+      assert.are.equal(env.read_file("completions/vinano.bash"),
+        env.read_file(dest .. "/prefix/share/bash-completion/completions/vinano"))
+      assert.are.equal(env.read_file("completions/_vinano"),
+        env.read_file(dest .. "/prefix/share/zsh/site-functions/_vinano"))
       assert.is_truthy(env.read_file(dest .. "/lib/vinano/core.so"))
       assert.is_truthy(env.read_file(dest .. "/share/vinano/client.lua"))
       assert.is_truthy(env.read_file(dest .. "/share/vinano/host/luv.lua"))

@@ -58,6 +58,11 @@ describe("doc/vinano.txt #nocore #external", function()
     assert.matches("vim:tw=78:ts=8:ft=help:norl:", text, 1, true)
   end)
 
+  it("doc/tags, which the rock and make install ship, is what :helptags writes now (make doc/tags)", function()
+    assert(tags_file, ":helptags wrote no tags file")
+    assert.are.equal(tags_file, env.read_file("doc/tags"), "doc/tags is stale: run make doc/tags")
+  end)
+
   it("has a tag for every public function, option and error kind", function()
     local have = {}
     for line in tags_file:gmatch("[^\n]+") do have[line:match("^([^\t]+)")] = true end

@@ -290,10 +290,11 @@ static int c_finished(lua_State *L) {
 
 static int c_sockets(lua_State *L) {
   vn_client *c = check_client(L, 1);
-  vn_sock *changes;
-  size_t i, n;
+  vn_sock *changes = NULL;
+  size_t i, n = 0;
   vn_pool_flush_closes(&c->pool);
-  n = vn_pool_take_changes(&c->pool, &changes);
+  /* a host on the pollset watches no socket itself */
+  if (c->pool.pollset < 0) n = vn_pool_take_changes(&c->pool, &changes);
   lua_createtable(L, (int)(2 * n), 0);
   for (i = 0; i < n; i++) {
     int w = changes[i].what;
@@ -319,6 +320,36 @@ static int c_action(lua_State *L) {
     int w = luaL_checkoption(L, 3, NULL, whats);
     if (!(fd >= 0 && fd <= 2147483647.0) || fd != (lua_Number)(long)fd) return luaL_argerror(L, 2, "socket expected");
     act(L, c, (curl_socket_t)(long)fd, evs[w]);
+  }
+  collect(L, c);
+  lua_pushinteger(L, c->pool.running);
+  return 1;
+}
+
+/* c:pollset(): one descriptor to watch for reading instead of each socket
+ * (then c:sockets() reports no socket, only the timeout, and c:ready()
+ * acts); nil where the system has none. */
+static int c_pollset(lua_State *L) {
+  vn_client *c = check_client(L, 1);
+  int fd = vn_pool_pollset(&c->pool);
+  if (fd < 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+/* c:ready(): acts on every socket of the pollset that has an event now;
+ * returns the transfers still running. */
+static int c_ready(lua_State *L) {
+  vn_client *c = check_client(L, 1);
+  vn_pollfd ready[32];
+  int i, n;
+  vn_pool_flush_closes(&c->pool);
+  if (c->pool.pollset >= 0) {
+    n = vn_pollset_ready(c->pool.pollset, ready, 32);
+    for (i = 0; i < n; i++) act(L, c, ready[i].fd, events_of(ready[i].revents));
   }
   collect(L, c);
   lua_pushinteger(L, c->pool.running);
@@ -448,7 +479,8 @@ int vn_client_wait(lua_State *L) {
 void vn_client_register(lua_State *L) {
   static const luaL_Reg methods[] = {{"start", c_start},     {"step", c_step},       {"finished", c_finished},
                                      {"sockets", c_sockets}, {"action", c_action},   {"running", c_running},
-                                     {"redact", c_redact},   {"snippet", c_snippet},   {"close", c_close},     {NULL, NULL}};
+                                     {"redact", c_redact},   {"snippet", c_snippet}, {"close", c_close},
+                                     {"pollset", c_pollset}, {"ready", c_ready},     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", c_close}, {"__close", c_close}, {"__tostring", c_tostring}, {NULL, NULL}};
   vn_class_register(L, VN_CLIENT_MT, methods, meta);
 }

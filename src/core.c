@@ -153,6 +153,35 @@ static int core_readable(lua_State *L) {
   return 1;
 }
 
+/* core.writable(path): what a download to path needs, checked before
+ * anything is paid for: path a regular file when it exists, its folders
+ * (created, as the download would create them), a temporary file beside it
+ * (created and removed).  true, or nil and the reason. */
+static int core_writable(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  vn_fileinfo fi;
+  vn_file f;
+  char msg[640], why[128];
+  int err;
+  msg[0] = '\0';
+  if (vn_stat(path, &fi, msg, sizeof msg) == 0 && fi.type != VN_FT_FILE) {
+    snprintf(msg, sizeof msg, "%s: %s", path, fi.type == VN_FT_DIR ? "is a folder, not a file name" : "not a regular file");
+  } else if ((err = vn_mkdir_parents(path)) != 0) {
+    vn_strerror(err, why, sizeof why);
+    snprintf(msg, sizeof msg, "%s: cannot create its folders: %s", path, why);
+  } else if ((err = vn_mkstemp_beside(path, &f)) != 0) {
+    vn_strerror(err, why, sizeof why);
+    snprintf(msg, sizeof msg, "%s: cannot create a file in its folder: %s", path, why);
+  } else {
+    vn_file_discard(&f);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  return 2;
+}
+
 /* core.fsync(file): a Lua file handle flushed and put on disk (a journal
  * line that must survive a power cut).  true, or nil and the reason. */
 /* The FILE* of a Lua file handle argument; raises on a closed one. */
@@ -206,6 +235,7 @@ int luaopen_vinano_core(lua_State *L) {
                                    {"sleep", core_sleep}, {"stat", core_stat},           {"readable", core_readable},
                                    {"new", vn_client_new}, {"wait", vn_client_wait},     {"fsync", core_fsync},
                                    {"lock", core_lock},   {"create_private", core_create_private},
+                                   {"writable", core_writable},
                                    {NULL, NULL}};
   static int curl_ready = 0;
   if (!curl_ready) {

@@ -22,6 +22,9 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 #endif
 
 void vn_wipe(void *p, size_t n) {
@@ -87,6 +90,49 @@ int vn_poll(vn_pollfd *fds, size_t n, int timeout_ms) {
 }
 
 void vn_socket_close(curl_socket_t s) { close(s); }
+
+#endif
+
+#if defined(__linux__)
+
+int vn_pollset_new(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int vn_pollset_set(int set, curl_socket_t fd, int events) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = ((events & VN_POLLIN) ? EPOLLIN : 0u) | ((events & VN_POLLOUT) ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  if (!events) return epoll_ctl(set, EPOLL_CTL_DEL, fd, &ev) == 0 || errno == ENOENT ? 0 : errno;
+  if (epoll_ctl(set, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  return epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+}
+
+int vn_pollset_ready(int set, vn_pollfd *out, int room) {
+  struct epoll_event evs[32];
+  int i, n;
+  if (room > 32) room = 32;
+  n = epoll_wait(set, evs, room, 0);
+  for (i = 0; i < n; i++) {
+    unsigned e = evs[i].events;
+    out[i].fd = evs[i].data.fd;
+    out[i].events = 0;
+    out[i].revents = (short)(((e & EPOLLIN) ? VN_POLLIN : 0) | ((e & EPOLLOUT) ? VN_POLLOUT : 0) |
+                             ((e & (EPOLLERR | EPOLLHUP)) ? POLLERR : 0));
+  }
+  return n < 0 ? 0 : n;
+}
+
+void vn_pollset_close(int set) {
+  if (set >= 0) close(set);
+}
+
+#else
+
+int vn_pollset_new(void) { return -1; }
+int vn_pollset_set(int set, curl_socket_t fd, int events) { return (void)set, (void)fd, (void)events, EINVAL; }
+int vn_pollset_ready(int set, vn_pollfd *out, int room) { return (void)set, (void)out, (void)room, 0; }
+void vn_pollset_close(int set) { (void)set; }
 
 #endif
 

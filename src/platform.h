@@ -65,6 +65,18 @@ void vn_file_discard(vn_file *f);
 
 /* poll(2) over sockets: number ready, 0 on timeout, -1 on error (EINTR is 0). */
 int vn_poll(vn_pollfd *fds, size_t n, int timeout_ms);
+/* A pollset: one descriptor standing for several sockets (Linux epoll),
+ * readable while any member has an event.  A host loop watches that one
+ * descriptor instead of each socket, so a member in error (a refused
+ * connect, a reset) is never an error of a watched descriptor: libuv
+ * reports those as UV_EBADF and luv prints them on stderr.  -1 where the
+ * system has none (the host then watches each socket). */
+int vn_pollset_new(void);
+/* Watches fd for VN_POLLIN/VN_POLLOUT (events 0: forgets fd). 0 or errno. */
+int vn_pollset_set(int set, curl_socket_t fd, int events);
+/* Members with events now (never waits): fd and revents (VN_POLL* bits). */
+int vn_pollset_ready(int set, vn_pollfd *out, int room);
+void vn_pollset_close(int set);
 /* Closes a socket libcurl opened. */
 void vn_socket_close(curl_socket_t s);
 

@@ -77,9 +77,14 @@ static void forget_socket(vn_pool *p, curl_socket_t fd) {
   if (s) *s = p->socks[--p->nsocks];
 }
 
+static int events_of_what(int what) {
+  return ((what & CURL_POLL_IN) ? VN_POLLIN : 0) | ((what & CURL_POLL_OUT) ? VN_POLLOUT : 0);
+}
+
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
   vn_pool *p = (vn_pool *)userp;
   (void)e, (void)socketp;
+  if (p->pollset >= 0) vn_pollset_set(p->pollset, fd, what == CURL_POLL_REMOVE ? 0 : events_of_what(what));
   if (what == CURL_POLL_REMOVE) {
     forget_socket(p, fd);
   } else {
@@ -109,6 +114,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
 
 static int on_close_socket(void *clientp, curl_socket_t fd) {
   vn_pool *p = (vn_pool *)clientp;
+  if (p->pollset >= 0) vn_pollset_set(p->pollset, fd, 0); /* in case libcurl did not say */
   if (!p->closing && p->hosted && is_watched(p, fd) &&
       grow((void **)&p->closes, &p->capcloses, p->ncloses + 1, sizeof *p->closes)) {
     forget_socket(p, fd);
@@ -124,6 +130,7 @@ static int on_close_socket(void *clientp, curl_socket_t fd) {
 
 int vn_pool_init(vn_pool *p) {
   memset(p, 0, sizeof *p);
+  p->pollset = -1;
   p->attached.prev = p->attached.next = &p->attached;
   p->multi = curl_multi_init();
   p->share = curl_share_init();
@@ -148,6 +155,8 @@ void vn_pool_cleanup(vn_pool *p) {
   p->multi = NULL;
   if (p->share) curl_share_cleanup(p->share);
   p->share = NULL;
+  vn_pollset_close(p->pollset);
+  p->pollset = -1;
   free(p->socks);
   free(p->changes);
   free(p->watched);
@@ -226,7 +235,7 @@ size_t vn_pool_pollfds(const vn_pool *p, vn_pollfd *fds, size_t room) {
   for (i = 0; i < p->nsocks && n < room; i++) {
     int w = p->socks[i].what;
     fds[n].fd = p->socks[i].fd;
-    fds[n].events = (short)(((w & CURL_POLL_IN) ? VN_POLLIN : 0) | ((w & CURL_POLL_OUT) ? VN_POLLOUT : 0));
+    fds[n].events = (short)events_of_what(w);
     fds[n].revents = 0;
     n++;
   }
@@ -245,6 +254,20 @@ CURLMcode vn_pool_action(vn_pool *p, curl_socket_t fd, int ev) {
 CURLMcode vn_pool_timer(vn_pool *p) {
   if (!p->has_deadline || p->deadline > vn_now()) return CURLM_OK;
   return vn_pool_action(p, CURL_SOCKET_TIMEOUT, 0);
+}
+
+int vn_pool_pollset(vn_pool *p) {
+  size_t i;
+  if (p->pollset >= 0) return p->pollset;
+  p->pollset = vn_pollset_new();
+  if (p->pollset < 0) return -1;
+  /* a host that watched sockets itself before reads no more changes: what
+   * waited for it to read a removal can be closed now */
+  p->hosted = 0;
+  p->nchanges = 0;
+  for (i = 0; i < p->ncloses; i++) p->closes[i].what = 1;
+  for (i = 0; i < p->nsocks; i++) vn_pollset_set(p->pollset, p->socks[i].fd, events_of_what(p->socks[i].what));
+  return p->pollset;
 }
 
 size_t vn_pool_take_changes(vn_pool *p, vn_sock **out) {

@@ -123,6 +123,7 @@ typedef struct vn_pool {
   double deadline;
   int has_deadline;
   int failed; /* a CURLMcode that broke the multi handle */
+  int pollset; /* vn_pollset_new's, kept in step with socks; -1: none */
 } vn_pool;
 
 int vn_pool_init(vn_pool *p);  /* 0: out of memory */
@@ -143,6 +144,9 @@ size_t vn_pool_pollfds(const vn_pool *p, vn_pollfd *fds, size_t room);
 CURLMcode vn_pool_action(vn_pool *p, curl_socket_t fd, int ev);
 /* Acts on libcurl's timer when it expired. */
 CURLMcode vn_pool_timer(vn_pool *p);
+/* The pool's pollset (made on first use, with the sockets watched so far);
+ * -1 where the system has none. */
+int vn_pool_pollset(vn_pool *p);
 /* Moves the unread changes out (the caller frees *out); marks reads. */
 size_t vn_pool_take_changes(vn_pool *p, vn_sock **out);
 

@@ -27,16 +27,21 @@ local TIMEOUT = tonumber(os.getenv("VINANO_LOVE_TIMEOUT") or "") or (REPORT and 
 local PROMPT = os.getenv("VINANO_LOVE_PROMPT") or "a pixel-art castle on a hill at dawn"
 local ASPECT = os.getenv("VINANO_LOVE_ASPECT") or "16:9"
 
--- Where vinano lives: its Lua files in <root>/lua, LÖVE's LuaJIT build of
--- the core in <root>/build/luajit/vinano/core.so, and lua-cjson for LuaJIT
--- (Debian's lua-cjson puts it in /usr/lib/x86_64-linux-gnu/lua/5.1/).
--- getSource() is the absolute path of this game's folder.
+-- Where vinano lives: its Lua files in <root>/lua and LÖVE's LuaJIT build
+-- of the core in <root>/build/luajit/vinano/core.so (a checkout after
+-- `make LUA=luajit`; getSource() is the absolute path of this game's
+-- folder); in a bundled or fused game, the C modules (vinano/core.so,
+-- cjson.so; .dll on Windows) beside the game's executable or .love
+-- (getSourceBaseDirectory()).  lua-cjson for LuaJIT is otherwise found on
+-- LuaJIT's own package.cpath (Debian's lua-cjson is there).
 local function dirname(p)
-  return p:match("^(.*)/[^/]*$") or "."
+  return p:match("^(.*)[/\\][^/\\]*$") or "."
 end
+local SO = package.config:sub(1, 1) == "\\" and "dll" or "so"
 local ROOT = os.getenv("VINANO_ROOT") or dirname(dirname(love.filesystem.getSource()))
 package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
-package.cpath = ROOT .. "/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;" .. package.cpath
+package.cpath = ROOT .. "/build/luajit/?." .. SO .. ";" .. love.filesystem.getSourceBaseDirectory() .. "/?." .. SO
+  .. ";" .. package.cpath
 
 local vinano, async, client
 

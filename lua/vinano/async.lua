@@ -602,10 +602,12 @@ function async.update(budget_ms)
 end
 
 ---Drives vinano from a luv loop (Neovim: vim.uv / vim.loop).  opts:
----`schedule` (a function such as vim.schedule: tasks run on the main loop),
----`notify` (false: no vim.notify of task errors).  Returns the driver.
+---`schedule` (the function tasks resume through: default vim.schedule
+---where `vim` exists, so tasks run on the main loop; false: inside luv's
+---callbacks, Neovim's fast context), `notify` (false: no vim.notify of task
+---errors).  Returns the driver.
 ---@param uv table? vim.uv, vim.loop or require "luv" (default: vim's)
----@param opts { schedule: fun(fn: function)?, notify: boolean? }?
+---@param opts { schedule: fun(fn: function)|false|nil, notify: boolean? }?
 ---@return vinano.HostDriver
 function async.luv(uv, opts)
   return require("vinano.host.luv").install(uv, opts, default)

@@ -414,6 +414,7 @@ local function get(self, op, url, sink, opts)
     return { method = "GET", url = url, auth = auth, follow = 5, sink = sink, mkdir = mkdir, timeout = left,
       stall = stall }
   end, opts)
+  if err and err.kind == "io" and sink and err.path == nil then err.path = sink end
   if err and err.kind == "io" and not mkdir and err.message:find("No such file or directory", 1, true) then
     err.message = err.message .. " (the folder does not exist: pass {mkdir = true} to create it)"
   end

@@ -3,6 +3,8 @@
 -- or a number out of range raises, naming the option and the rule, before
 -- anything is sent.  vinano.new, the per-call options and batch.run share it.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
+local suggest = require "vinano.suggest"
+
 local M = {}
 
 ---@class vinano.OptionRule
@@ -12,33 +14,14 @@ local M = {}
 ---@field whole? boolean the number must be whole
 ---@field max? number the highest allowed number
 
--- Edit distance, capped: only near misses matter for a hint.
-local function distance(a, b)
-  if math.abs(#a - #b) > 2 then return 3 end
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
---- The known name nearest to key (at most two edits away), or nil.
+--- The known name nearest to key (vinano.suggest's rule), or nil.
 ---@param key string
 ---@param names table<string, any> the known names as keys
 ---@return string|nil
 function M.near(key, names)
-  local hint, best = nil, 3
-  for name in pairs(names) do
-    local d = distance(key:lower(), name)
-    if d < best or (d == best and hint and name < hint) then hint, best = name, d end
-  end
-  return best <= 2 and hint or nil
+  local list = {}
+  for name in pairs(names) do list[#list + 1] = name end
+  return suggest.nearest(key, list)
 end
 
 -- Why v breaks rule, or nil.

@@ -1,4 +1,4 @@
--- vinano.core's module functions: version, curl, parse_url, now, sleep, stat, readable.
+-- vinano.core's module functions: version, curl, parse_url, now, sleep, stat, readable, writable.
 local S = require "spec.core.support"
 local core = S.core
 
@@ -96,6 +96,22 @@ describe("vinano.core module", function()
       assert.is_true(core.readable(dir .. "/f.png"))
       assert.is_nil((core.readable(dir)))
       assert.is_nil((core.readable(dir .. "/missing")))
+    end)
+
+    it("writable: creates the folders, leaves no file, refuses folders and what cannot be created", function()
+      assert.is_true(core.writable(dir .. "/new/deeper/x.png"))
+      assert.are.equal("directory", core.stat(dir .. "/new/deeper").type)
+      assert.are.equal("", S.sh("ls -A " .. dir .. "/new/deeper"))
+      S.write_file(dir .. "/new/old.png", "1")
+      assert.is_true(core.writable(dir .. "/new/old.png"))
+      local ok, why = core.writable(dir .. "/new")
+      assert.is_nil(ok)
+      assert.matches("is a folder", why)
+      ok, why = core.writable(dir .. "/new/old.png/x.png")
+      assert.is_nil(ok)
+      assert.matches("cannot create its folders: Not a directory", why)
+      os.execute("mkfifo " .. dir .. "/pipe")
+      assert.matches("not a regular file", select(2, core.writable(dir .. "/pipe")))
     end)
   end)
 end)

@@ -105,4 +105,42 @@ describe("sockets() and action()", function()
     assert.are.same({}, (c:sockets()))
     c:close()
   end)
+
+  -- c:pollset(): one descriptor for all of a client's sockets (Linux), so a
+  -- host loop never watches a socket in error itself (libuv calls that
+  -- EBADF); c:ready() acts on what is ready in it.
+  it("pollset: sockets() lists none, ready() drives transfers, a refused one and a good one", function()
+    local c = core.new { token = S.token }
+    local fd = c:pollset()
+    if not fd then
+      pending("this system has no pollset (epoll): the luv driver watches each socket")
+      return
+    end
+    assert.is_number(fd)
+    assert.are.equal(fd, c:pollset()) -- one per client
+    local function is_pollset(n) return S.sh("readlink /proc/" .. pid() .. "/fd/" .. n):match("eventpoll") ~= nil end
+    assert.is_true(is_pollset(fd))
+    local probe = assert(socket.bind("127.0.0.1", 0))
+    local _, port = probe:getsockname()
+    probe:close()
+    local refused = c:start { url = ("http://127.0.0.1:%d/"):format(port) }
+    local good = c:start { method = "POST", url = gen, auth = true, parts = S.parts() }
+    local deadline, timer_at = core.now() + 20, nil
+    while not (refused:done() and good:done()) do
+      local changes, timeout = c:sockets()
+      assert.are.same({}, changes)
+      if timeout >= 0 then timer_at = core.now() + timeout / 1000 end
+      c:ready()
+      if timer_at and core.now() >= timer_at then
+        timer_at = nil
+        c:action()
+      end
+      assert.is_true(core.now() < deadline, "the transfers did not finish")
+      socket.sleep(0.002)
+    end
+    assert.are.equal(7, refused:result().code) -- CURLE_COULDNT_CONNECT
+    assert.are.equal(200, good:result().status)
+    c:close()
+    assert.is_false(is_pollset(fd))
+  end)
 end)

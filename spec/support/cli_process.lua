@@ -22,8 +22,55 @@ function M.command(mock, args, opts)
   parts[#parts + 1] = opts.bin or (env.interp .. " bin/vinano")
   for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
   local cmd = table.concat(parts, " ")
+  if opts.stdin then cmd = cmd .. " <" .. quote(opts.stdin) end
   if opts.cwd then cmd = "cd " .. quote(opts.cwd) .. " && " .. cmd end
   return cmd
+end
+
+-- Inside a describe block: one mock for the block (opts: mock_process.start's,
+-- the specs' token by default), reset before each test, and a fresh folder
+-- per test.  Returns a table whose mock and dir are the running test's.
+-- busted's block functions are the spec file's, not globals: passed in.
+function M.each_test(opts, setup, teardown, before_each, after_each)
+  local mock_process = require "spec.support.mock_process"
+  local t = {}
+  opts = opts or {}
+  opts.tokens = opts.tokens or { env.token }
+  setup(function() t.mock = mock_process.start(opts) end)
+  teardown(function() t.mock:stop() end)
+  before_each(function()
+    t.dir = env.tmpdir()
+    t.mock:reset()
+  end)
+  after_each(function() os.execute("rm -rf " .. t.dir) end)
+  return t
+end
+
+-- The API requests in the mock's log (image downloads are not API calls),
+-- optionally only those to path.
+function M.api_requests(mock, path)
+  local n = 0
+  for _, e in ipairs(mock:requests()) do
+    if e.path:sub(1, 5) == "/api/" and (not path or e.path == path) then n = n + 1 end
+  end
+  return n
+end
+
+-- stdout's lines, each decoded as JSON.
+function M.json_lines(stdout)
+  local list = {}
+  for l in stdout:gmatch("[^\n]+") do list[#list + 1] = cjson.decode(l) end
+  return list
+end
+
+-- stderr is exactly one "vinano: ..." line without a traceback: returns it.
+function M.one_error_line(stderr)
+  assert(not stderr:find("traceback", 1, true), stderr)
+  local lines = {}
+  for l in stderr:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  assert(#lines == 1, "expected one line on stderr, got:\n" .. stderr)
+  assert(lines[1]:match("^vinano: "), lines[1])
+  return lines[1]
 end
 
 -- run(mock, args, opts) -> exit status, stdout, stderr

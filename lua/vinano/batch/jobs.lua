@@ -144,14 +144,17 @@ local function resolve_images(v, dir)
   return v
 end
 
--- load(path, opts) -> jobs, or nil and problems.  One JSON object per line
--- (blank lines and lines starting with # are skipped).  `out` is relative
+-- load(path, opts) -> jobs, or nil and problems: every problem of the file
+-- at once (lines that are not JSON objects, jobs without `out`, repeated ids
+-- or outputs, and what opts.check(job) -> true|nil, message refuses), in
+-- line order.  One JSON object per line (blank lines and lines starting
+-- with # are skipped).  `out` is relative
 -- to opts.out_dir (default: the manifest's folder); relative image paths to
 -- the manifest's folder, so a manifest and its inputs move together.  The
 -- canonical form is taken before paths are resolved, so moving the folder
 -- does not make every job new.
 ---@param path string
----@param opts? {out_dir?: string}
+---@param opts? {out_dir?: string, check?: fun(job: vinano.BatchJob): true|nil, string?}
 ---@return vinano.BatchJob[]|nil jobs
 ---@return {line: integer?, index: integer?, message: string}[]|nil problems
 function M.load(path, opts)
@@ -184,19 +187,45 @@ function M.load(path, opts)
     end
   end
   f:close()
-  if #problems > 0 then return nil, problems end
   local lines = {}
   for i, v in ipairs(list) do
     lines[i] = v.__line
     v.__line = nil
   end
+  -- the lines that parsed are checked too, so that one run shows everything
   local jobs, why = M.normalize(list, { out_dir = opts.out_dir or dir, canon = canon })
-  if not jobs then
-    for _, p in ipairs(why) do
-      p.line = lines[p.index]
-      p.message = ("%s:%d: %s"):format(path, p.line or 0, p.message)
+  for _, p in ipairs(why or {}) do
+    p.line = lines[p.index]
+    p.message = ("%s:%d: %s"):format(path, p.line or 0, p.message)
+    problems[#problems + 1] = p
+  end
+  local refused = {}
+  for _, p in ipairs(why or {}) do refused[p.index] = true end
+  if opts.check then
+    -- normalize gives no list when a job fails: check the others one by one
+    local checked = jobs or {}
+    if not jobs then
+      for i, v in ipairs(list) do
+        if not refused[i] then
+          local one = M.normalize({ v }, { out_dir = opts.out_dir or dir, canon = { canon[i] } })
+          if one then
+            one[1].index = i
+            checked[#checked + 1] = one[1]
+          end
+        end
+      end
     end
-    return nil, why
+    for _, job in ipairs(checked) do
+      local ok, message = opts.check(job)
+      if not ok then
+        problems[#problems + 1] = { index = job.index, line = lines[job.index],
+          message = ("%s:%d: %s"):format(path, lines[job.index] or 0, tostring(message)) }
+      end
+    end
+  end
+  if #problems > 0 then
+    table.sort(problems, function(a, b) return (a.line or 0) < (b.line or 0) end)
+    return nil, problems
   end
   for _, job in ipairs(jobs) do job.line = lines[job.index] end
   return jobs

@@ -1,23 +1,32 @@
 -- vinano.host.luv: drives vinano from a luv loop (Neovim's vim.uv /
 -- vim.loop, or require "luv") without ticking.
 --
--- It watches libcurl's own sockets: one uv poll handle per socket that
--- c:sockets() reports, and one uv timer, armed for the soonest of
+-- It watches libcurl's own sockets: where the core has a pollset
+-- (c:pollset(), Linux's epoll) one uv poll handle on that one descriptor
+-- per client, else one uv poll handle per socket that c:sockets() reports;
+-- and one uv timer, armed for the soonest of
 -- libcurl's timeouts, the scheduler's next timer and, only while an awaited
 -- transfer has an on_progress, 100 ms.  On an event: c:action(fd, what),
 -- then c:sockets() is read and applied at once (before any other call into
 -- that client: the core closes a removed socket only at the next call after
 -- it reported the removal, so no handle ever watches a reused fd), the
 -- client's finished transfers go to their tasks, and the scheduler runs.
+-- Why the pollset: libuv reports a socket in error (a refused connect, a
+-- reset) to its poll handle as UV_EBADF, and luv prints that on stderr
+-- (over the screen, in a Neovim TUI) before any callback of ours runs.  A
+-- member's error only makes the pollset readable.  Any error status a poll
+-- handle still gets is handed to libcurl as CURL_CSELECT_ERR.
 -- A request the server holds for 10 s costs a handful of wake-ups; an idle
 -- editor none (the timer is stopped and the poll handles of idle pooled
 -- connections are unref'd, so they do not keep a luv loop alive).
 --
--- Fast context (Neovim): luv callbacks may not call most of the Vim API.
--- By default tasks run inside those callbacks; with
--- opts.schedule = vim.schedule every task resumption (and so every callback
--- of client:generate_cb) runs on the main loop instead, where the whole Vim
--- API is allowed.  Task errors nobody joins go to vim.notify (through
+-- Fast context (Neovim): luv callbacks may not call most of the Vim API
+-- (vim.notify there raises E5560).  Where `vim` exists, every task
+-- resumption (and so every callback of client:generate_cb) runs through
+-- vim.schedule, on the main loop, where the whole Vim API is allowed;
+-- opts.schedule = false opts into running tasks inside the luv callbacks
+-- (fewer hops, Lua and vinano calls only), another function replaces
+-- vim.schedule.  Without `vim` (plain luv) tasks run in the callbacks.  Task errors nobody joins go to vim.notify (through
 -- vim.schedule) unless async.on_error was set, or opts.notify == false.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
 local M = {}
@@ -38,13 +47,14 @@ end
 
 ---Installs the luv driver on a scheduler (the default one), replacing any
 ---other driver.  `uv`: vim.uv, vim.loop or require "luv" (default: vim's).
----`opts`: `schedule` (function(fn), e.g. vim.schedule: run tasks through
----it), `notify` (false: no vim.notify of task errors).  A number as opts
+---`opts`: `schedule` (function(fn): run tasks through it; default
+---vim.schedule where `vim` exists; false: run them inside luv's callbacks,
+---Neovim's fast context), `notify` (false: no vim.notify of task errors).  A number as opts
 ---(the old tick_ms) is accepted and ignored.
 ---Returns the driver: `{ stats = { timer=, poll=, scheduled= }, timer =,
 ---is_active = fn, stop = fn }`.
 ---@param uv table?
----@param opts { schedule: fun(fn: function)?, notify: boolean? }|number|nil
+---@param opts { schedule: fun(fn: function)|false|nil, notify: boolean? }|number|nil
 ---@param sched vinano.async.Scheduler?
 ---@return table driver
 function M.install(uv, opts, sched)
@@ -55,13 +65,15 @@ function M.install(uv, opts, sched)
     error("vinano.async.luv: a luv module is needed (vim.uv, vim.loop or require 'luv')", 3)
   end
   if type(opts) ~= "table" then opts = {} end
-  if opts.schedule ~= nil and type(opts.schedule) ~= "function" then
-    error("vinano.async.luv: opts.schedule must be a function such as vim.schedule", 3)
+  if opts.schedule ~= nil and opts.schedule ~= false and type(opts.schedule) ~= "function" then
+    error("vinano.async.luv: opts.schedule must be a function such as vim.schedule, or false", 3)
   end
   if sched.host and sched.host.stop then sched.host.stop() end
   local transport = require "vinano.transport"
   local new_poll = uv.new_socket_poll or uv.new_poll
   local schedule = opts.schedule
+  if schedule == nil and vim and type(vim.schedule) == "function" then schedule = vim.schedule end
+  if schedule == false then schedule = nil end
 
   local driver = { name = "luv", stats = { timer = 0, poll = 0, scheduled = 0 } }
   local stats = driver.stats
@@ -83,6 +95,26 @@ function M.install(uv, opts, sched)
         vim.notify("vinano: task failed: " .. tostring(err), vim.log and vim.log.levels.ERROR or 4)
       end)
     end
+  end
+
+  -- The watch record of a new client: its pollset, watched by one poll
+  -- handle for reading, when the core has one.
+  local function watch(c)
+    local w = { handles = {} }
+    local fd = type(c.pollset) == "function" and c:pollset()
+    if fd then
+      local handle, perr = new_poll(fd)
+      if handle then
+        w.handles[fd] = { handle = handle, events = "r" }
+        if not refd then handle:unref() end
+        handle:start("r", function(err) driver.on_pollset(c, err) end)
+      else
+        -- (out of descriptors?) its transfers still end at libcurl's timeouts, on the timer
+        report("uv poll handle for the pollset " .. tostring(fd) .. ": " .. tostring(perr))
+      end
+    end
+    watched[c] = w
+    return w
   end
 
   -- Reads c's socket changes and libcurl's timeout and applies them at once.
@@ -230,13 +262,15 @@ function M.install(uv, opts, sched)
     end
   end
 
-  function driver.on_poll(c, fd, err, events)
+  -- A poll handle of c fired: act(c) tells libcurl, then c's changes are
+  -- applied, its finished transfers delivered and the scheduler run.
+  local function woken(c, act)
     stats.poll = stats.poll + 1
     local w = watched[c]
     if not w or stopped then return end
     inside = true
     local ok, perr = pcall(function()
-      c:action(fd, events_to_what(err, events))
+      act(c)
       apply(c, w)
       transport.drain(c)
     end)
@@ -245,6 +279,17 @@ function M.install(uv, opts, sched)
     inside = false
     if not ok then report(perr) end
     rearm()
+  end
+
+  function driver.on_poll(c, fd, err, events)
+    woken(c, function() c:action(fd, events_to_what(err, events)) end)
+  end
+
+  -- the pollset: c:ready() acts on every socket with an event (an error
+  -- status here is the set's own, and the sockets' are read from it anyway)
+  local function ready(c) c:ready() end
+  function driver.on_pollset(c)
+    woken(c, ready)
   end
 
   function driver.on_timer()
@@ -278,10 +323,11 @@ function M.install(uv, opts, sched)
   end
 
   ---True while the driver would wake the process by itself (its timer is
-  ---armed, or poll handles wait for transfers tasks await).
+  ---armed, a scheduled turn is on its way, or poll handles wait for
+  ---transfers tasks await).
   function driver.is_active()
     if stopped then return false end
-    if timer:is_active() then return true end
+    if timer:is_active() or step_pending then return true end
     if refd then
       for _, w in pairs(watched) do
         if next(w.handles) then return true end
@@ -303,7 +349,7 @@ function M.install(uv, opts, sched)
   transport.set_listener {
     add = function(c)
       if stopped then return end
-      if not watched[c] then watched[c] = { handles = {} } end
+      if not watched[c] then watch(c) end
       -- the new transfer's sockets and timeout are read by the sync that
       -- ends our callback, or else by the timer's next turn, right away
       if not inside then timer:start(0, 0, driver.on_timer) end
@@ -313,7 +359,7 @@ function M.install(uv, opts, sched)
   sched:set_host(driver)
   -- clients that already have awaited transfers
   for _, c in ipairs(transport.clients()) do
-    if not watched[c] then watched[c] = { handles = {} } end
+    if not watched[c] then watch(c) end
   end
   rearm()
   if next(watched) then timer:start(0, 0, driver.on_timer) end

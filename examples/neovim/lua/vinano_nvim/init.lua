@@ -2,12 +2,12 @@
 -- vinano.async driven by the luv driver on vim.loop (uv poll handles on
 -- libcurl's sockets and one uv timer: no ticking while the server works).
 --
--- By default a task runs inside luv callbacks, a "fast" context where most
--- of the Vim API is off limits: the task only does Lua and vinano calls, and
--- hands messages and the on_done callback to vim.schedule.  With
--- setup{ main_loop = true } the driver resumes tasks through vim.schedule
--- instead (async.luv(uv, { schedule = vim.schedule })): then a task may call
--- the Vim API directly.
+-- By default the driver resumes tasks through vim.schedule, on the main
+-- loop, where a task may call the Vim API directly.  With
+-- setup{ fast_context = true } tasks run inside luv callbacks instead
+-- (async.luv(uv, { schedule = false })), a "fast" context where most of the
+-- Vim API is off limits: this plugin's tasks only do Lua and vinano calls,
+-- and hand messages and the on_done callback to vim.schedule either way.
 --
 -- NEVER call client:generate (or any blocking vinano call) inside a
 -- plenary.async or nvim-nio coroutine: vinano does not own those coroutines,
@@ -23,7 +23,7 @@ local defaults = {
   output_dir = nil,  -- default: stdpath("cache") .. "/vinano"
   timeout = 180,     -- seconds for one request
   params = {},       -- extra generate parameters (model, aspectRatio, ...)
-  main_loop = false, -- true: tasks resume on the main loop (vim.schedule), so they may call the Vim API
+  fast_context = false, -- true: tasks run inside luv callbacks (no Vim API there) instead of the main loop
   on_done = nil,     -- function(result, err), result = { path=, bytes=, url=, response= }
   notify = true,     -- vim.notify when a generation starts, ends or fails
 }
@@ -71,7 +71,7 @@ local function get_client()
   end
   local async = require "vinano.async"
   if not M.driver then
-    M.driver = async.luv(uv, { schedule = M.config.main_loop and vim.schedule or nil })
+    M.driver = async.luv(uv, { schedule = not M.config.fast_context and vim.schedule or false })
   end
   client = vinano.new { token = token, base_url = M.config.base_url, timeout = M.config.timeout }
   return client
