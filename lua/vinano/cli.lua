@@ -42,7 +42,9 @@ end
 -- (a function returning the message and the --json event's fields).
 local on_interrupt
 
----@param fn fun(): string, table?
+--- Sets what Ctrl-C says while the command runs.
+---@param fn fun(): string, table? the message and the --json event's fields
+---@return nil
 function M.on_interrupt(fn) on_interrupt = fn end
 
 -- Converters for argparse: a value or nil and a message naming the option.
@@ -196,6 +198,7 @@ local function new_client(args, extra)
 end
 
 --- A client for validation only: no token, no connection; nothing is sent.
+---@return vinano.Client
 function M.offline_client()
   return require("vinano").new { token = "unused", base_url = "https://127.0.0.1" }
 end
