@@ -300,7 +300,9 @@ function M.main(args)
     return INTERRUPTED
   end
   if os.getenv("VINANO_DEBUG") then io.stderr:write(result.trace, "\n") end
-  say("internal error: " .. msg:gsub("\n.*", "") .. " (VINANO_DEBUG=1 shows where)")
+  local text = "internal error: " .. msg:gsub("\n.*", "") .. " (VINANO_DEBUG=1 shows where)"
+  say(text)
+  if json_mode then json_line(error_event(FAILED, text, { kind = "internal" })) end
   return FAILED
 end
 
