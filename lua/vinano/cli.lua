@@ -83,7 +83,8 @@ end
 local function connection_options(cmd)
   cmd:option("--token-file", "Read the API token from FILE (else VINANO_API_TOKEN).")
   cmd:option("--timeout", "Seconds for one API call, retries included.", nil, number_of("--timeout", "positive"))
-  cmd:option("--max-retries", "Retries per API call (default 2; generate is never sent twice).", nil,
+  cmd:option("--max-retries", "Retries per API call (default 2; a generate that may have reached the server"
+    .. " is never sent again).", nil,
     number_of("--max-retries", "count"))
 end
 
