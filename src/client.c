@@ -447,6 +447,7 @@ int vn_client_new(lua_State *L) {
   if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
   c = (vn_client *)lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
+  c->pool.pollset = -1; /* none yet: a raise below must not close fd 0 */
   c->finished_ref = LUA_NOREF;
   c->closed = 1;
   luaL_setmetatable(L, VN_CLIENT_MT);

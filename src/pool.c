@@ -155,7 +155,7 @@ void vn_pool_cleanup(vn_pool *p) {
   p->multi = NULL;
   if (p->share) curl_share_cleanup(p->share);
   p->share = NULL;
-  vn_pollset_close(p->pollset);
+  if (p->pollset >= 0) vn_pollset_close(p->pollset);
   p->pollset = -1;
   free(p->socks);
   free(p->changes);

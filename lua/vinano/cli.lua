@@ -42,7 +42,9 @@ end
 -- (a function returning the message and the --json event's fields).
 local on_interrupt
 
----@param fn fun(): string, table?
+--- Sets what Ctrl-C says while the command runs.
+---@param fn fun(): string, table? the message and the --json event's fields
+---@return nil
 function M.on_interrupt(fn) on_interrupt = fn end
 
 -- Converters for argparse: a value or nil and a message naming the option.
@@ -81,7 +83,8 @@ end
 local function connection_options(cmd)
   cmd:option("--token-file", "Read the API token from FILE (else VINANO_API_TOKEN).")
   cmd:option("--timeout", "Seconds for one API call, retries included.", nil, number_of("--timeout", "positive"))
-  cmd:option("--max-retries", "Retries per API call (default 2; generate is never sent twice).", nil,
+  cmd:option("--max-retries", "Retries per API call (default 2; a generate that may have reached the server"
+    .. " is never sent again).", nil,
     number_of("--max-retries", "count"))
 end
 
@@ -196,6 +199,7 @@ local function new_client(args, extra)
 end
 
 --- A client for validation only: no token, no connection; nothing is sent.
+---@return vinano.Client
 function M.offline_client()
   return require("vinano").new { token = "unused", base_url = "https://127.0.0.1" }
 end
@@ -297,7 +301,9 @@ function M.main(args)
     return INTERRUPTED
   end
   if os.getenv("VINANO_DEBUG") then io.stderr:write(result.trace, "\n") end
-  say("internal error: " .. msg:gsub("\n.*", "") .. " (VINANO_DEBUG=1 shows where)")
+  local text = "internal error: " .. msg:gsub("\n.*", "") .. " (VINANO_DEBUG=1 shows where)"
+  say(text)
+  if json_mode then json_line(error_event(FAILED, text, { kind = "internal" })) end
   return FAILED
 end
 

@@ -9,6 +9,25 @@ local function raises(pattern, fn)
 end
 
 describe("core.new options", function()
+  -- a client that raised while reading its options is collected with a
+  -- pool never initialised: its cleanup must close no descriptor it does
+  -- not own (a zeroed pollset field is fd 0, the process's stdin)
+  it("a raising core.new closes none of the process's descriptors when collected", function()
+    local f = assert(io.open("/proc/self/stat"))
+    local pid = f:read("*l"):match("^(%d+)")
+    f:close()
+    -- what each of fds 0-2 is (a closed one would be reused by the next
+    -- open, so it is compared, not just looked for)
+    local function targets()
+      return S.sh(("readlink /proc/%s/fd/0 /proc/%s/fd/1 /proc/%s/fd/2"):format(pid, pid, pid))
+    end
+    local before = targets()
+    for _ = 1, 3 do pcall(core.new, { timeout = "x" }) end
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(before, targets())
+  end)
+
   it("checks seconds: type, finite, range", function()
     for _, name in ipairs { "timeout", "connect_timeout" } do
       for _, bad in ipairs { 1e300, 0 / 0, 1 / 0, -1 / 0, -1, 0, 1e7 + 1 } do

@@ -61,6 +61,7 @@ end
 --- Refuses (exit 2, nothing sent) an output the image could not be saved to.
 ---@param path string
 ---@param json boolean
+---@return nil
 function M.check_output(path, json)
   if path == "" then cli.fail(cli.USAGE_ERROR, "-o: the output path is empty (a file name, or - for stdout)") end
   if path == "-" then
@@ -156,6 +157,10 @@ end
 
 --- The image URL of a result; a result without one is a failure after
 --- paying (exit 3).
+---@param res table the generate or wait result
+---@param ledger table what was charged so far
+---@param args table argparse's result
+---@return string url
 function M.image_url(res, ledger, args)
   local url = type(res.images) == "table" and res.images[1]
   if type(url) == "string" and url:match("^https?://") then return url end
@@ -165,7 +170,7 @@ function M.image_url(res, ledger, args)
 end
 
 --- `vinano generate`.
----@param args table
+---@param args table argparse's result
 ---@return integer status
 function M.generate(args)
   local params = M.params(args)
@@ -223,6 +228,8 @@ function M.generate(args)
 end
 
 --- `vinano status`.
+---@param args table argparse's result
+---@return integer status
 function M.status(args)
   local client = cli.new_client(args)
   local st, err = client:poll(args.task_id)
@@ -238,6 +245,8 @@ function M.status(args)
 end
 
 --- `vinano wait`.
+---@param args table argparse's result
+---@return integer status
 function M.wait(args)
   M.check_output(args.output, args.json)
   local client = cli.new_client(args)
@@ -266,6 +275,8 @@ function M.wait(args)
 end
 
 --- `vinano estimate`: sends nothing.
+---@param args table argparse's result
+---@return integer status
 function M.estimate(args)
   local vinano = require "vinano"
   local params = M.params(args)

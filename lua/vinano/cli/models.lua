@@ -54,6 +54,8 @@ local function price(m)
 end
 
 --- `vinano models`.
+---@param args table argparse's result
+---@return integer status
 function M.run(args)
   local list = M.list()
   if args.json then
@@ -74,6 +76,7 @@ end
 
 --- Warns on stderr when model is unknown but close to a known name.
 ---@param model string|nil
+---@return nil
 function M.warn_unknown(model)
   if model == nil or api.models[model] then return end
   local hint = require("vinano.suggest").nearest(model, names())
