@@ -318,6 +318,22 @@ describe("vinano.batch", function()
     assert.is_nil(env.read_file(journal))
   end)
 
+  it("makes the output folders through the core, never a shell's mkdir", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 0.2, rate_limit = 200 }
+    local shims = dir .. "/shims"
+    env.sh("mkdir -p " .. shims)
+    -- a mkdir first on PATH that leaves a mark, then does the work
+    env.write_file(shims .. "/mkdir", "#!/bin/sh\ntouch " .. dir .. "/shell-mkdir-ran\nexec /bin/mkdir \"$@\"\n")
+    env.sh("chmod +x " .. shims .. "/mkdir")
+    local manifest = dir .. "/m.jsonl"
+    write_manifest(manifest, { { prompt = "nested", out = "a/b/c/n.png" } })
+    local code, _, stderr = cli.run(mock, { "batch", manifest, "--journal", dir .. "/m.journal" },
+      { env = { PATH = shims .. ":" .. os.getenv("PATH") } })
+    assert.are.equal(0, code, stderr)
+    assert_png(dir .. "/a/b/c/n.png")
+    assert.is_nil(env.read_file(dir .. "/shell-mkdir-ran"), "a shell's mkdir made the folders")
+  end)
+
   it("refuses a second run on a journal another run holds", function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 1, rate_limit = 200 }
     local manifest = dir .. "/l.jsonl"

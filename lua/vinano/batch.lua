@@ -433,12 +433,8 @@ local function run(client, list, opts)
   end
 
   local function save(job, images)
-    local ok, why = fs.mkdir_p(fs.dirname(job.out))
-    if not ok then
-      fail(job, { phase = "download", kind = "io", message = why })
-      return
-    end
-    local res, err = client:download(images[1], job.out)
+    -- the core makes missing folders (no shell); a failure is the download's io error
+    local res, err = client:download(images[1], job.out, { mkdir = true })
     count("download", res or err)
     if not res then
       fail(job, { phase = "download", kind = err.kind, status = err.status,
