@@ -311,7 +311,9 @@ elseif mode == "part" then
   local call = require "vinano.call"
   local client = new_client()
   local params = params_with()
-  local t = client.core:start(core_spec(params, false))
+  local spec = core_spec(params, false)
+  spec.json = true -- as call.lua asks: the facts carry the decoded body
+  local t = client.core:start(spec)
   while not t:done() do client.core:step(1000) end
   local facts = check_facts(t:result())
   t:close()

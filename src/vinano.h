@@ -10,6 +10,8 @@
  *   class.c     registering a userdata class
  *   trace.c     verbose trace with the secrets redacted
  *   form.c      parts list -> curl_mime
+ *   json.c      JSON text -> Lua tables (integers, vinano.null, bounded)
+ *   headers.c   the response headers Lua named, collected per line
  *   sink.c      body to memory (bounded) or to a file (temp + rename)
  *   pool.c      multi + share handles, easy handles, sockets, timer
  *   transfer.c  one transfer's life and its facts
@@ -59,6 +61,38 @@ int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *u
 /* Adds the parts list at index parts (a sequence of {name=, value= | file= |
  * data=, filename=, type=}) to mime.  Raises with luaL_argerror(arg) on misuse. */
 void vn_form_build(lua_State *L, int parts, int arg, curl_mime *mime);
+
+/* ---- json.c */
+#define VN_JSON_MAX_DEPTH 1000
+#define VN_JSON_MAX_DEPTH_S "1000"
+/* Pushes the value of the JSON text s[0..n) and returns 1; or pushes
+ * nothing, writes "invalid JSON at byte N: why" to err and returns 0.  May
+ * raise only Lua's memory error (nothing is allocated outside Lua). */
+int vn_json_push(lua_State *L, const char *s, size_t n, char *err, size_t errsize);
+/* 1 when s[0..n) starts, after JSON whitespace, with '{'. */
+int vn_json_is_object(const char *s, size_t n);
+
+/* ---- headers.c */
+#define VN_MAX_NAMED 16
+typedef struct vn_named {
+  char *name; /* lower-case */
+  size_t len;
+  int number; /* 1: converted as Lua's tonumber would (whole floats as integers on 5.3+); 0: the trimmed text */
+} vn_named;
+typedef struct vn_named_set {
+  vn_named h[VN_MAX_NAMED];
+  int n;
+} vn_named_set;
+/* Reads {name = "number"|"string", ...} at idx into set (raises naming the
+ * option on misuse). */
+void vn_named_read(lua_State *L, int idx, vn_named_set *set);
+void vn_named_free(vn_named_set *set);
+/* One header line as libcurl delivers it (the '\n' included or not): when
+ * it is "name:value" for a name of set, the value is appended to vals. */
+void vn_named_line(const vn_named_set *set, const char *line, size_t n, vn_buffer *vals);
+/* Pushes the table {name = value} of what vals holds (the last one of a
+ * name wins; a number that does not convert is absent). */
+void vn_named_push(lua_State *L, const vn_buffer *vals);
 
 /* ---- sink.c */
 typedef struct vn_sink {
@@ -148,6 +182,7 @@ typedef struct vn_config {
   curl_off_t max_response;
   struct curl_slist *auth; /* the Authorization line, or NULL */
   vn_trace_ctx trace;
+  vn_named_set named; /* response headers collected for Lua */
 } vn_config;
 
 typedef struct vn_facts {
@@ -167,7 +202,9 @@ typedef struct vn_transfer {
   CURL *easy;
   curl_mime *mime;
   struct curl_slist *auth_copy; /* not owned: the client's */
-  int state, cancelled, queue;
+  int state, cancelled, queue, json, has_named;
+  const vn_config *cfg; /* the client's, while running (header names, redaction) */
+  vn_buffer named;      /* values of the named headers of the last response */
   int self_ref; /* registry anchor while running */
   vn_sink sink;
   vn_buffer head; /* header lines of the last response */

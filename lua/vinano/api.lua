@@ -114,6 +114,14 @@ M.poll_words = {
   ["200"] = "done", done = "done", completed = "done", succeeded = "done", success = "done",
 }
 
+-- The response headers the client reads, by lower-case name: how the core
+-- collects each as it arrives ("number": as tonumber reads it; "string").
+M.response_headers = {
+  ["x-ratelimit-limit"] = "number", ["x-ratelimit-remaining"] = "number", ["x-ratelimit-reset"] = "number",
+  ["retry-after"] = "string",
+}
+M.rate_limit_headers = { limit = "x-ratelimit-limit", remaining = "x-ratelimit-remaining", reset = "x-ratelimit-reset" }
+
 -- Where a server or a proxy puts an error's text.
 M.message_fields = { "message", "error", "msg", "detail" }
 

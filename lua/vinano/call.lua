@@ -170,6 +170,7 @@ function M.run(client, op, build, opts)
       end
     end
     local spec = build(left)
+    if api_call then spec.json = true end -- the core decodes the answer (response.classify reads facts.json)
     if client.on_request then -- the table only when someone looks at it
       hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt, url = spec.url })
     end

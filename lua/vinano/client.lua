@@ -154,6 +154,7 @@ function Client.new(opts)
     -- TLS verification is on; only this explicit option turns it off
     insecure = opts.insecure == true, verbose = opts.verbose == true,
     max_response = max_response,
+    headers = api.response_headers, -- collected by the core as they arrive (response.lua reads them)
   }
   local stall = opts.stall_timeout or DEFAULTS.stall_timeout
   local self = setmetatable({
