@@ -292,6 +292,38 @@ elseif mode == "calls" then
   if arg[5] == "nogc" then collectgarbage("stop") end
   for _ = 1, n do check(client:generate(params)) end
 
+elseif mode == "manycalls" then
+  -- manycalls BASE CA INFLIGHT N: one generate first (the connection), then
+  -- one generate_many of N with INFLIGHT in flight (for callgrind)
+  local inflight, n = tonumber(arg[4]), tonumber(arg[5])
+  local client = new_client()
+  local params = params_with()
+  check(client:generate(params))
+  local list = {}
+  for i = 1, n do list[i] = params end
+  local results = client:generate_many(list, { concurrency = inflight })
+  for i = 1, n do
+    if results[i].kind then error("vinano_bench: " .. tostring(results[i])) end
+  end
+
+elseif mode == "frame" then
+  -- frame BASE CA INFLIGHT ITER: INFLIGHT generates held by the server, then
+  -- ITER async.update(0) calls (what a game's frame costs; for callgrind)
+  local inflight, iter = tonumber(arg[4]), tonumber(arg[5])
+  local client = new_client()
+  local async = require "vinano.async"
+  local params = params_with()
+  local function settle(s)
+    local deadline = now() + s
+    while now() < deadline do async.update(20) end -- connected, requests sent, nothing moves
+  end
+  for _ = 1, inflight do async.spawn(function() client:generate(params) end) end
+  settle(2)
+  for _ = client.core:running() + 1, inflight do async.spawn(function() client:generate(params) end) end
+  settle(1) -- one the server let through is replaced: INFLIGHT held
+  for _ = 1, iter do async.update(0) end
+  client:close()
+
 elseif mode == "corecalls" then
   local n = tonumber(arg[4])
   local c = new_client().core
@@ -321,12 +353,8 @@ elseif mode == "part" then
   local ctx = { op = "generate", max_response = client.max_response, unix_now = os.time() }
   local real_perform = transport.perform
   local body
-  if what == "validate" then
-    body = function()
-      assert(validate.params(params))
-      assert(validate.shape(params))
-      assert(validate.files(params, fs))
-    end
+  if what == "validate" then -- validation, shape, files and the parts: one pass (what generate runs)
+    body = function() assert(validate.prepare(params, true, fs)) end
   elseif what == "parts" then
     body = function() return api.parts(params) end
   elseif what == "classify" then

@@ -65,7 +65,7 @@ static void snapshot(vn_transfer *t, CURLcode code) {
   char *s = NULL;
   long sent = 0;
   f->code = code;
-  if (code != CURLE_OK) snprintf(f->error, sizeof f->error, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+  if (code != CURLE_OK) f->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent);
   f->request_sent = sent > 0;
@@ -127,7 +127,7 @@ static void end_running(lua_State *L, vn_transfer *t, int ok) {
   vn_sink_finish(&t->sink, ok);
   if (t->sink.file_errno && t->facts.code == CURLE_OK) {
     t->facts.code = CURLE_WRITE_ERROR;
-    snprintf(t->facts.error, sizeof t->facts.error, "%s", t->sink.file_error);
+    t->facts.error = t->sink.file_error;
   }
   release(t);
   t->state = VN_DONE;
@@ -143,7 +143,7 @@ void vn_transfer_finish(lua_State *L, vn_transfer *t, CURLcode code) {
 int vn_transfer_cancel(lua_State *L, vn_transfer *t) {
   if (t->state != VN_RUNNING) return 0;
   snapshot(t, CURLE_ABORTED_BY_CALLBACK);
-  snprintf(t->facts.error, sizeof t->facts.error, "cancelled");
+  t->facts.error = "cancelled";
   t->cancelled = 1;
   end_running(L, t, 0);
   return 1;
@@ -320,7 +320,7 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   if (sink && vn_sink_open(&t->sink, sink, mkdir) != 0) {
     /* an operational failure, not misuse: a finished transfer that says so */
     t->facts.code = CURLE_WRITE_ERROR;
-    snprintf(t->facts.error, sizeof t->facts.error, "%s", t->sink.file_error);
+    t->facts.error = t->sink.file_error;
     release(t);
     t->state = VN_DONE;
     return t;

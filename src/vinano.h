@@ -102,7 +102,7 @@ typedef struct vn_sink {
   curl_off_t max;         /* bound of body */
   curl_off_t written;     /* bytes written to the file */
   int too_large, file_errno, committed;
-  char file_error[512];   /* "writing 'path': reason" */
+  char *file_error;       /* "writing 'path': reason" (allocated on the error; see sink.c) */
 } vn_sink;
 void vn_sink_init(vn_sink *s, curl_off_t max);
 /* File sink: creates the temporary file (and parent folders with mkdir).
@@ -127,8 +127,10 @@ typedef struct vn_sock {
 typedef struct vn_pool {
   CURLM *multi;
   CURLSH *share; /* DNS and TLS sessions across easy handles */
-  CURL *easy[16];
+  CURL **easy; /* spare easy handles (libcurl >= 8.1), at most the peak in flight */
   int neasy;
+  size_t capeasy;
+  int peak;     /* the most transfers in flight at once so far */
   vn_link attached; /* transfers holding an easy handle of this pool (sentinel) */
   int running;
   /* what libcurl asked to watch (CURLMOPT_SOCKETFUNCTION) */
@@ -193,7 +195,7 @@ typedef struct vn_facts {
   curl_off_t retry_after;
   long new_connections, local_port, http_version;
   double seconds;
-  char error[512]; /* libcurl's message, or the sink's */
+  const char *error; /* libcurl's message (errbuf or static), "cancelled", or the sink's file_error */
 } vn_facts;
 
 typedef struct vn_transfer {

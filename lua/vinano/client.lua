@@ -208,17 +208,12 @@ local fs = { stat = core.stat, readable = core.readable }
 
 -- Everything that can be refused before sending, in order: the API's
 -- rules (unless validate = false), what could not be sent safely, the
--- files on disk, max_credits.
+-- files on disk (validate.prepare, one pass that also gives the parts),
+-- max_credits.  Returns the parts.
 local function refusal(self, params, opts)
   if self.refusal then return refused(self) end
-  if self.validate then
-    local ok, err = validate.params(params)
-    if not ok then return nil, err end
-  end
-  local ok, err = validate.shape(params)
-  if not ok then return nil, err end
-  ok, err = validate.files(params, fs)
-  if not ok then return nil, err end
+  local parts, err = validate.prepare(params, self.validate, fs)
+  if not parts then return nil, err end
   local max = opts and opts.max_credits or self.max_credits
   if max then
     local cost = api.estimate_credits(params)
@@ -228,18 +223,17 @@ local function refusal(self, params, opts)
         { field = "max_credits", rule = "max_credits", estimate = cost })
     end
   end
-  return true
+  return parts
 end
 
 local function post(self, fname, op, params, opts)
   argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
   argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
   check_opts(opts, 2, fname)
-  local ok, err = refusal(self, params, opts)
-  if not ok then return nil, err end
+  local parts, err = refusal(self, params, opts)
+  if not parts then return nil, err end
   if not self.has_token then return no_token() end
   local url = self.base_url .. api.endpoints[op].path
-  local parts = api.parts(params)
   return call.run(self, op, function(left)
     return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
   end, opts)
@@ -257,7 +251,9 @@ function Client:check(params, opts)
   argcheck(getmetatable(self) == Client, 1, "check", "client expected (use client:%s)", "check")
   argcheck(type(params) == "table", 1, "check", "table expected, got %s", type(params))
   check_opts(opts, 2, "check")
-  return refusal(self, params, opts)
+  local parts, err = refusal(self, params, opts)
+  if not parts then return nil, err end
+  return true
 end
 
 ---@class vinano.GenerateParams
