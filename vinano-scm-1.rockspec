@@ -67,6 +67,7 @@ build = {
     ["vinano.host.frame"] = "lua/vinano/host/frame.lua",
     ["vinano.host.luv"] = "lua/vinano/host/luv.lua",
     ["vinano.progress"] = "lua/vinano/progress.lua",
+    ["vinano.many"] = "lua/vinano/many.lua",
     ["vinano.ratelimit"] = "lua/vinano/ratelimit.lua",
     ["vinano.response"] = "lua/vinano/response.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",

@@ -226,17 +226,24 @@ local function refusal(self, params, opts)
   return parts
 end
 
-local function post(self, fname, op, params, opts)
-  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
-  argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
-  check_opts(opts, 2, fname)
+-- The call of a POST (call.start: nothing sent yet), or nil and the refusal.
+local function post_call(self, op, params, opts)
   local parts, err = refusal(self, params, opts)
   if not parts then return nil, err end
   if not self.has_token then return no_token() end
   local url = self.base_url .. api.endpoints[op].path
-  return call.run(self, op, function(left)
+  return call.start(self, op, function(left)
     return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
   end, opts)
+end
+
+local function post(self, fname, op, params, opts)
+  argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
+  argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
+  check_opts(opts, 2, fname)
+  local c, err = post_call(self, op, params, opts)
+  if not c then return nil, err end
+  return call.drive(c, opts)
 end
 
 ---The parameters of `client:generate` and `client:submit_async` (the API
@@ -521,6 +528,17 @@ function Client:generate_many(list, opts)
   local concurrency = opts.concurrency or 8
   argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
   local async = require "vinano.async"
+  if not async.current() and async.default.live == 0 and not async.default.host and rawget(self, "generate") == nil then
+    -- nothing else to run meanwhile (and generate is not replaced on this
+    -- client): the calls drive the core directly, no task per request
+    local results = {}
+    require("vinano.many").run(#list, concurrency, function(i)
+      local params = list[i]
+      argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
+      return post_call(self, "generate", params, nil)
+    end, function(i, res, err) results[i] = res or err end)
+    return results
+  end
   local results, next_index, n = {}, 0, #list
   local function worker()
     while next_index < n do
