@@ -273,7 +273,7 @@ if cg then
     end
     if p1 and p2 then
       local parts = {}
-      for _, name in ipairs { "validate", "parts", "classify", "call", "generate" } do
+      for _, name in ipairs { "validate", "parts", "classify", "call", "generate", "json", "cjson" } do
         local a, b = load("part-" .. name, p1), load("part-" .. name, p2)
         if a and b then
           parts[#parts + 1] = ("%s %.0f"):format(name, ((b["total:"] or 0) - (a["total:"] or 0)) / (p2 - p1))
@@ -282,7 +282,8 @@ if cg then
       say("    Lua pieces alone, no I/O (Ir per call): %s", table.concat(parts, " | "))
       say("      validate = validate.prepare (rules, shape, files and the parts in one pass);"
         .. " parts = api.parts (the same pass without rules); classify = response.classify of real facts;"
-        .. " call = call.run over a transport returning those facts; generate = client:generate over it")
+        .. " call = call.run over a transport returning those facts; generate = client:generate over it;"
+        .. " json = core.json_decode of the answer (src/json.c); cjson = lua-cjson + the integer walk, the alternative")
     end
     local j1, j2 = load("vinanojit", n1), load("vinanojit", n2)
     local jt
@@ -301,6 +302,8 @@ if cg then
       say("  64 in flight, Lua 5.4 (run of %d - run of %d requests): generate_many %.0f Ir per request,"
         .. " core:start/step %.0f", m2, m1, many or -1, asy or -1)
     end
+    local req_ir = pair("require", 0, 1)
+    if req_ir then say("  require \"vinano\" in a fresh Lua 5.4 (minus an empty lua5.4 -e ''): %.0f Ir", req_ir) end
     local frame = fr1 and pair("frame", fr1, fr2)
     if frame then
       say("  a frame: async.update(0) with 10 in flight, nothing arriving, Lua 5.4: %.0f Ir per call", frame)

@@ -424,7 +424,7 @@ cg frame $F2 "${VCG[@]}" frame "$BASE/slow" "$CA" 10 $F2
 # the Lua layer's pieces, without I/O: (run of P2 - run of P1) / (P2 - P1)
 P1=200
 P2=2200
-for part in validate parts classify call generate; do
+for part in validate parts classify call generate json cjson; do
   cg "part-$part" $P1 "${VCG[@]}" part $part $P1 "$BASE" "$CA"
   cg "part-$part" $P2 "${VCG[@]}" part $part $P2 "$BASE" "$CA"
 done
@@ -443,6 +443,9 @@ cg floor $CG1 "$FLOOR" sync "$BASE" "$CA" $TOKEN $((CG1 / 2)) 1
 FL2=$((CG2 - 50))
 [ $FL2 -lt 50 ] && FL2=$((CG2 / 2))
 cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
+# require "vinano" in instructions (the wall-clock median moves with the machine's load)
+cg require 1 lua5.4 -e 'require "vinano"'
+cg require 0 lua5.4 -e ''
 side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2"
 # the profiles themselves, and callgrind_annotate's inclusive view of the
 # 160-request vinano run, kept for reading (out/callgrind/)

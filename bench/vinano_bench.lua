@@ -14,11 +14,13 @@
 --   download BASE CA URL PATH    peak RSS while URL streams to PATH
 --   step  BASE CA INFLIGHT ITER  time of one core:step(0) with INFLIGHT held
 --   update BASE CA INFLIGHT ITER time of one async.update(0), same load
+--   manycalls BASE CA INFLIGHT N one generate_many of N (for callgrind)
+--   frame BASE CA INFLIGHT ITER  ITER async.update(0) with INFLIGHT held (for callgrind)
 --   calls BASE CA N [nogc]       N plain generates (for callgrind); nogc: the
 --                                collector stopped (what garbage costs)
 --   corecalls BASE CA N          N bare core transfers (for callgrind)
 --   part WHAT N BASE CA          WHAT (validate | parts | classify | call |
---                                generate) N times with no I/O where it can
+--                                generate | json | cjson) N times with no I/O where it can
 --                                (for callgrind: the Lua layer's pieces)
 --
 -- Timed modes print the microseconds per request of each round on one
@@ -357,6 +359,27 @@ elseif mode == "part" then
     body = function() assert(validate.prepare(params, true, fs)) end
   elseif what == "parts" then
     body = function() return api.parts(params) end
+  elseif what == "json" then -- the core's decoder on the answer's body (what t:result does with json = true)
+    local decode = client.core.json_decode or require("vinano.core").json_decode
+    body = function() return assert(decode(facts.body)) end
+  elseif what == "cjson" then -- the road not taken: lua-cjson, then the walk that made whole floats integers
+    local cjson = require("cjson.safe").new()
+    local tointeger = math.tointeger
+    local function integers(tbl)
+      for k, v in next, tbl do
+        if type(v) == "number" then
+          local i = tointeger and tointeger(v)
+          if i and i >= -2 ^ 53 and i <= 2 ^ 53 then tbl[k] = i end
+        elseif type(v) == "table" then
+          integers(v)
+        end
+      end
+    end
+    body = function()
+      local decoded = assert(cjson.decode(facts.body))
+      integers(decoded)
+      return decoded
+    end
   elseif what == "classify" then
     body = function() assert(response.classify(facts, ctx)) end
   elseif what == "call" then
