@@ -130,6 +130,13 @@ end
 local function budget(self) return self.opts.timeout or self.client.timeout end
 local function is_api(op) return op ~= "download" and op ~= "fetch" end
 
+--- Ends the call with its outcome (finished with attempts, elapsed, rate_limit).
+---@param res table|nil
+---@param err vinano.Error|nil
+---@param attempts integer
+---@return string what "done"
+---@return table|nil res
+---@return vinano.Error|nil err
 function Call:done(res, err, attempts)
   self.phase = "done"
   local rl = self.rate_limit or nil
@@ -211,6 +218,7 @@ end
 --- raised, if it did): the attempt's end.  Then next() again.
 ---@param facts table
 ---@param raised any
+---@return nil
 function Call:settle(facts, raised)
   local client, op, attempt, limiter, opts = self.client, self.op, self.attempt, self.limiter, self.opts
   self.unix_now = os.time()
@@ -233,7 +241,10 @@ function Call:settle(facts, raised)
     hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
       elapsed = core.now() - self.started, rate_limit = self.rate_limit or nil, error = err })
   end
-  if res then return self:done(res, nil, attempt) end
+  if res then
+    self:done(res, nil, attempt)
+    return
+  end
 
   local unsafe = opts.retry_unsafe
   if unsafe == nil then unsafe = client.retry_unsafe end
@@ -256,12 +267,16 @@ function Call:settle(facts, raised)
       err.reason = why
       err.message = err.message .. " (" .. why .. ")"
     end
-    return self:done(nil, err, attempt)
+    self:done(nil, err, attempt)
+    return
   end
   local on_retry = opts.on_retry or client.on_retry
   if on_retry then
     local cok, craised = pcall(on_retry, attempt, err, delay)
-    if not cok then return self:done(nil, callback_error("on_retry", craised), attempt) end
+    if not cok then
+      self:done(nil, callback_error("on_retry", craised), attempt)
+      return
+    end
   end
   self.phase = "retry"
   self.wait = delay
