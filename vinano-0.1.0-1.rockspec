@@ -43,7 +43,7 @@ build = {
   type = "builtin",
   modules = {
     ["vinano.core"] = {
-      sources = { "src/buffer.c", "src/class.c", "src/client.c", "src/compat.c", "src/core.c", "src/form.c", "src/platform.c", "src/pool.c", "src/sink.c", "src/trace.c", "src/transfer.c" },
+      sources = { "src/buffer.c", "src/class.c", "src/client.c", "src/compat.c", "src/core.c", "src/form.c", "src/headers.c", "src/json.c", "src/platform.c", "src/pool.c", "src/sink.c", "src/trace.c", "src/transfer.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
@@ -71,6 +71,7 @@ build = {
     ["vinano.host.frame"] = "lua/vinano/host/frame.lua",
     ["vinano.host.luv"] = "lua/vinano/host/luv.lua",
     ["vinano.progress"] = "lua/vinano/progress.lua",
+    ["vinano.many"] = "lua/vinano/many.lua",
     ["vinano.ratelimit"] = "lua/vinano/ratelimit.lua",
     ["vinano.response"] = "lua/vinano/response.lua",
     ["vinano.retry"] = "lua/vinano/retry.lua",

@@ -108,7 +108,7 @@ for _, l in ipairs(side) do
   local f = split(l, "|")
   if f[1] == "mem" then mem[#mem + 1] = f
   elseif f[1] == "require" or f[1] == "reqsplit" then req[#req + 1] = f
-  elseif f[1] == "step" then step[#step + 1] = f
+  elseif f[1] == "step" or f[1] == "frame" then step[#step + 1] = f
   elseif f[1] == "libs" then LIBS = f[2]
   elseif f[1] == "wait" then waits[#waits + 1] = f
   elseif f[1] == "cg" then cg = f end
@@ -152,7 +152,7 @@ for _, f in ipairs(req) do
     say("  %-7s %-40s %6.2f ms  (%d runs: %.2f-%.2f)%s", f[2], REQ_WHAT[f[3]] or f[3], med or -1, #v, lo, hi,
       f[4]:find("FAILED") and "  (some FAILED)" or "")
     if f[3] == "vinano" and f[2] == "lua5.4" and med then
-      target(med <= 1.5, ('lua5.4 require "vinano": %.2f ms (target: at most 1.5 ms; old 10-12 ms)'):format(med))
+      target(med <= 0.33, ('lua5.4 require "vinano": %.2f ms (target: as before, 0.3 ms)'):format(med))
     end
   end
 end
@@ -166,8 +166,8 @@ for _, f in ipairs(waits) do
     say("  %-28s waiting %5.0f ms: %3d wake-ups (%d poll, %d timer), CPU %.1f ms = %.3f%% of a core;"
       .. " idle %4.0f ms: %d wake-ups, CPU %.1f ms", f[2], v[4], v[1], v[2], v[3], v[5], 100 * v[5] / v[4], v[7], v[6],
       v[8])
-    target(v[1] <= 50 and v[6] == 0 and v[4] >= 9000,
-      ("%s: %d wake-ups while a request waited %.1f s, %d idle (target: at most 50, idle 0; old 1,790)")
+    target(v[1] <= 3 and v[6] == 0 and v[4] >= 9000,
+      ("%s: %d wake-ups while a request waited %.1f s, %d idle (target: as before, 3, idle 0)")
         :format(f[2], v[1], v[4] / 1000, v[6]))
   else
     say("  %-28s %s", f[2], f[3])
@@ -176,12 +176,19 @@ for _, f in ipairs(waits) do
 end
 say("")
 
-say("One step with 256 transfers held in flight by the server (microseconds per call)")
+say("One step with 256 (a frame: 10) transfers held in flight by the server (microseconds per call)")
+local FRAME_US = { ["lua5.4"] = 3.7, luajit = 2.8 } -- before issue 16 (bench/README.md)
 for _, f in ipairs(step) do
   local v = numbers(f[4])
   if #v >= 3 then
     say("  %-7s %-36s in flight %3d  median %7.1f  p99 %7.1f%s", f[2], f[3], v[1], v[2], v[3],
       v[4] and ("  max %7.1f"):format(v[4]) or "")
+    if f[1] == "frame" then
+      -- "stays as today": within 10 % of the recorded median (wall clock: noisy on a shared machine)
+      target(v[2] <= FRAME_US[f[2]] * 1.1 and v[1] >= 10,
+        ("%s frame step (async.update(0)) with %d in flight: median %.1f us (target: as before, %.1f us)")
+          :format(f[2], v[1], v[2], FRAME_US[f[2]]))
+    end
     if f[3] == "core:step(0)" then
       target(v[2] < 1000 and v[1] >= 256,
         ("%s core:step(0) with %d in flight: median %.0f us, p99 %.0f us (target: under 1 ms)")
@@ -195,6 +202,7 @@ say("")
 
 if cg then
   local n1, n2, dir, p1, p2 = tonumber(cg[2]), tonumber(cg[3]), cg[4], tonumber(cg[5]), tonumber(cg[6])
+  local m1, m2, fr1, fr2 = tonumber(cg[7]), tonumber(cg[8]), tonumber(cg[9]), tonumber(cg[10])
   local function load(name, n)
     local t = {}
     local fh = io.open(("%s/cgsum.%s.%d"):format(dir, name, n))
@@ -265,18 +273,49 @@ if cg then
     end
     if p1 and p2 then
       local parts = {}
-      for _, name in ipairs { "validate", "parts", "classify", "call", "generate" } do
+      for _, name in ipairs { "validate", "parts", "classify", "call", "generate", "json", "cjson" } do
         local a, b = load("part-" .. name, p1), load("part-" .. name, p2)
         if a and b then
           parts[#parts + 1] = ("%s %.0f"):format(name, ((b["total:"] or 0) - (a["total:"] or 0)) / (p2 - p1))
         end
       end
       say("    Lua pieces alone, no I/O (Ir per call): %s", table.concat(parts, " | "))
-      say("      validate = params + shape + files; parts = api.parts; classify = response.classify of real facts;"
-        .. " call = call.run over a transport returning those facts; generate = client:generate over it")
+      say("      validate = validate.prepare (rules, shape, files and the parts in one pass);"
+        .. " parts = api.parts (the same pass without rules); classify = response.classify of real facts;"
+        .. " call = call.run over a transport returning those facts; generate = client:generate over it;"
+        .. " json = core.json_decode of the answer (src/json.c); cjson = lua-cjson + the integer walk, the alternative")
     end
-    target(vt <= 383000, ("vinano client:generate, Lua 5.4: %.0f instructions per request (target: at most the old"
-      .. " 383 k, aiming at 330 k)"):format(vt))
+    local j1, j2 = load("vinanojit", n1), load("vinanojit", n2)
+    local jt
+    if j1 and j2 then
+      jt = per(j1, j2, "total:")
+      say("  vinano client:generate, LuaJIT      %8.0f Ir  (%.2fx; LuaJIT %.0f, vinano/core.so %.0f, libcurl %.0f)", jt,
+        jt / ft, by_obj(j1, j2, "luajit"), by_obj(j1, j2, "vinano/core%.so"), by_obj(j1, j2, "libcurl"))
+    end
+    local function pair(name, a, b)
+      local x, y = load(name, a), load(name, b)
+      if x and y then return ((y["total:"] or 0) - (x["total:"] or 0)) / (b - a) end
+    end
+    local many = m1 and pair("many", m1, m2)
+    local asy = m1 and pair("asyncc", m1, m2)
+    if many or asy then
+      say("  64 in flight, Lua 5.4 (run of %d - run of %d requests): generate_many %.0f Ir per request,"
+        .. " core:start/step %.0f", m2, m1, many or -1, asy or -1)
+    end
+    local req_ir = pair("require", 0, 1)
+    if req_ir then say("  require \"vinano\" in a fresh Lua 5.4 (minus an empty lua5.4 -e ''): %.0f Ir", req_ir) end
+    local frame = fr1 and pair("frame", fr1, fr2)
+    if frame then
+      say("  a frame: async.update(0) with 10 in flight, nothing arriving, Lua 5.4: %.0f Ir per call", frame)
+      target(frame <= 22800 * 1.05, ("frame step, Lua 5.4: %.0f instructions per async.update(0) with 10 in flight"
+        .. " (target: as before, 22.8 k)"):format(frame))
+    end
+    target(vt <= 350000, ("vinano client:generate, Lua 5.4: %.0f instructions per request (target: at most 350 k;"
+      .. " before issue 16: 471 k)"):format(vt))
+    if jt then
+      target(jt <= 300000, ("vinano client:generate, LuaJIT: %.0f instructions per request (target: at most 300 k;"
+        .. " before issue 16: 383 k)"):format(jt))
+    end
     say("")
   else
     say("Instructions per request: callgrind runs failed")
@@ -290,7 +329,7 @@ local function find(class, case, n, label)
     if r.class == class and r.case == case and r.n == n and r.label == label then return r end
   end
 end
-local SYNC_TARGET = { ["Lua 5.4"] = 1.2, LuaJIT = 1.1 }
+local SYNC_TARGET = { ["Lua 5.4"] = 1.15, LuaJIT = 1.15 } -- issue 16
 for _, case in ipairs { "text", "images" } do
   for _, label in ipairs { "vinano client:generate, Lua 5.4", "vinano client:generate, LuaJIT",
     "vinano client:generate, Lua 5.4 [B]", "vinano client:generate, LuaJIT [B]" } do
@@ -298,7 +337,7 @@ for _, case in ipairs { "text", "images" } do
     local fl = r and floor_of(r)
     local want = label:find("LuaJIT") and SYNC_TARGET.LuaJIT or SYNC_TARGET["Lua 5.4"]
     if r and r.us and fl and fl.us then
-      target(r.us <= want * fl.us, ("%s, %s: %.3fx the raw libcurl time per request (target: <= %.1fx)")
+      target(r.us <= want * fl.us, ("%s, %s: %.3fx the raw libcurl time per request (target: <= %.2fx)")
         :format(label, case, r.us / fl.us, want))
     end
   end
@@ -309,7 +348,7 @@ for _, label in ipairs { "vinano core:start/step, Lua 5.4", "vinano core:start/s
   local r = find("async", "text", 64, label)
   local fl = r and floor_of(r)
   if r and r.us and fl and fl.us then
-    target(fl.us / r.us >= 0.85, ("%s, 64 in flight: %.3fx the throughput of raw curl_multi (target: >= 0.85x)")
+    target(fl.us / r.us >= 0.70, ("%s, 64 in flight: %.3fx the throughput of raw curl_multi (target: >= 0.70x)")
       :format(label, fl.us / r.us))
   end
 end

@@ -367,6 +367,11 @@ out=$("${V54[@]}" update "$BASE/slow" "$CA" 256 2000 2>"$TMP/err") || out="FAILE
 side "step|lua5.4|async.update(0), 256 tasks|$out"
 out=$("${FL[@]}" idle "$BASE/slow" "$CA" $TOKEN 256 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
 side "step|C|curl_multi_perform (floor.c)|$out"
+# a game's frame: async.update(0) with 10 requests in flight and nothing arriving
+out=$("${V54[@]}" update "$BASE/slow" "$CA" 10 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
+side "frame|lua5.4|async.update(0), 10 tasks|$out"
+out=$("${VJIT[@]}" update "$BASE/slow" "$CA" 10 2000 2>"$TMP/err") || out="FAILED $(tail -2 "$TMP/err" | tr '\n' ' ')"
+side "frame|luajit|async.update(0), 10 tasks|$out"
 
 fi
 log "callgrind: instructions per request (vinano on Lua 5.4, and the floor)"
@@ -391,10 +396,35 @@ cg vinano-nogc $CG1 "${VCG[@]}" calls "$BASE" "$CA" $CG1 nogc
 cg vinano-nogc $CG2 "${VCG[@]}" calls "$BASE" "$CA" $CG2 nogc
 cg core $CG1 "${VCG[@]}" corecalls "$BASE" "$CA" $CG1
 cg core $CG2 "${VCG[@]}" corecalls "$BASE" "$CA" $CG2
+# LuaJIT (the interpreter and its JIT: what LÖVE and Neovim run)
+LPJ_CG="LUA_PATH=$LP;$(luajit -e 'io.write(package.path)')"
+LCJ_CG="LUA_CPATH=$TREE/build/luajit/?.so;$(luajit -e 'io.write(package.cpath)')"
+cgjit() { # name requests -- command...
+  local name=$1 n=$2
+  shift 2
+  env "$LPJ_CG" "$LCJ_CG" valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$n" "$@" >/dev/null 2>"$TMP/err" ||
+    { log "callgrind $name failed: $(tail -2 "$TMP/err")"; return 0; }
+  lua5.4 "$BENCH/cgsum.lua" "$TMP/cg.$name.$n" > "$TMP/cgsum.$name.$n"
+}
+cgjit vinanojit $CG1 luajit "$BENCH/vinano_bench.lua" calls "$BASE" "$CA" $CG1
+cgjit vinanojit $CG2 luajit "$BENCH/vinano_bench.lua" calls "$BASE" "$CA" $CG2
+# 64 in flight: one generate_many of M1 and of M2 requests (server on the other vCPU)
+M1=128
+M2=640
+[ "$QUICK" = 1 ] && M2=384
+cg many $M1 "${VCG[@]}" manycalls "$BASE" "$CA" 64 $M1
+cg many $M2 "${VCG[@]}" manycalls "$BASE" "$CA" 64 $M2
+cg asyncc $M1 "${VCG[@]}" async "$BASE" "$CA" 64 $M1 1 0
+cg asyncc $M2 "${VCG[@]}" async "$BASE" "$CA" 64 $M2 1 0
+# a frame with 10 requests in flight, nothing arriving: (F2 - F1) / (F2 - F1) update(0) calls
+F1=200
+F2=2200
+cg frame $F1 "${VCG[@]}" frame "$BASE/slow" "$CA" 10 $F1
+cg frame $F2 "${VCG[@]}" frame "$BASE/slow" "$CA" 10 $F2
 # the Lua layer's pieces, without I/O: (run of P2 - run of P1) / (P2 - P1)
 P1=200
 P2=2200
-for part in validate parts classify call generate; do
+for part in validate parts classify call generate json cjson; do
   cg "part-$part" $P1 "${VCG[@]}" part $part $P1 "$BASE" "$CA"
   cg "part-$part" $P2 "${VCG[@]}" part $part $P2 "$BASE" "$CA"
 done
@@ -413,7 +443,10 @@ cg floor $CG1 "$FLOOR" sync "$BASE" "$CA" $TOKEN $((CG1 / 2)) 1
 FL2=$((CG2 - 50))
 [ $FL2 -lt 50 ] && FL2=$((CG2 / 2))
 cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
-side "cg|$CG1|$CG2|$TMP|$P1|$P2"
+# require "vinano" in instructions (the wall-clock median moves with the machine's load)
+cg require 1 lua5.4 -e 'require "vinano"'
+cg require 0 lua5.4 -e ''
+side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2"
 # the profiles themselves, and callgrind_annotate's inclusive view of the
 # 160-request vinano run, kept for reading (out/callgrind/)
 cp "$TMP"/cg.vinano.* "$TMP"/cg.floor.* "$TMP"/cg.core.* "$CGOUT"/ 2>/dev/null || true

@@ -14,11 +14,13 @@
 --   download BASE CA URL PATH    peak RSS while URL streams to PATH
 --   step  BASE CA INFLIGHT ITER  time of one core:step(0) with INFLIGHT held
 --   update BASE CA INFLIGHT ITER time of one async.update(0), same load
+--   manycalls BASE CA INFLIGHT N one generate_many of N (for callgrind)
+--   frame BASE CA INFLIGHT ITER  ITER async.update(0) with INFLIGHT held (for callgrind)
 --   calls BASE CA N [nogc]       N plain generates (for callgrind); nogc: the
 --                                collector stopped (what garbage costs)
 --   corecalls BASE CA N          N bare core transfers (for callgrind)
 --   part WHAT N BASE CA          WHAT (validate | parts | classify | call |
---                                generate) N times with no I/O where it can
+--                                generate | json | cjson) N times with no I/O where it can
 --                                (for callgrind: the Lua layer's pieces)
 --
 -- Timed modes print the microseconds per request of each round on one
@@ -292,6 +294,38 @@ elseif mode == "calls" then
   if arg[5] == "nogc" then collectgarbage("stop") end
   for _ = 1, n do check(client:generate(params)) end
 
+elseif mode == "manycalls" then
+  -- manycalls BASE CA INFLIGHT N: one generate first (the connection), then
+  -- one generate_many of N with INFLIGHT in flight (for callgrind)
+  local inflight, n = tonumber(arg[4]), tonumber(arg[5])
+  local client = new_client()
+  local params = params_with()
+  check(client:generate(params))
+  local list = {}
+  for i = 1, n do list[i] = params end
+  local results = client:generate_many(list, { concurrency = inflight })
+  for i = 1, n do
+    if results[i].kind then error("vinano_bench: " .. tostring(results[i])) end
+  end
+
+elseif mode == "frame" then
+  -- frame BASE CA INFLIGHT ITER: INFLIGHT generates held by the server, then
+  -- ITER async.update(0) calls (what a game's frame costs; for callgrind)
+  local inflight, iter = tonumber(arg[4]), tonumber(arg[5])
+  local client = new_client()
+  local async = require "vinano.async"
+  local params = params_with()
+  -- a fixed number of waits, not a time: the runs compared differ in ITER only
+  local function settle(k)
+    for _ = 1, k do async.update(20) end -- connected, requests sent, nothing moves
+  end
+  for _ = 1, inflight do async.spawn(function() client:generate(params) end) end
+  settle(60)
+  for _ = client.core:running() + 1, inflight do async.spawn(function() client:generate(params) end) end
+  settle(30) -- one the server let through is replaced: INFLIGHT held
+  for _ = 1, iter do async.update(0) end
+  client:close()
+
 elseif mode == "corecalls" then
   local n = tonumber(arg[4])
   local c = new_client().core
@@ -311,7 +345,9 @@ elseif mode == "part" then
   local call = require "vinano.call"
   local client = new_client()
   local params = params_with()
-  local t = client.core:start(core_spec(params, false))
+  local spec = core_spec(params, false)
+  spec.json = true -- as call.lua asks: the facts carry the decoded body
+  local t = client.core:start(spec)
   while not t:done() do client.core:step(1000) end
   local facts = check_facts(t:result())
   t:close()
@@ -319,14 +355,31 @@ elseif mode == "part" then
   local ctx = { op = "generate", max_response = client.max_response, unix_now = os.time() }
   local real_perform = transport.perform
   local body
-  if what == "validate" then
-    body = function()
-      assert(validate.params(params))
-      assert(validate.shape(params))
-      assert(validate.files(params, fs))
-    end
+  if what == "validate" then -- validation, shape, files and the parts: one pass (what generate runs)
+    body = function() assert(validate.prepare(params, true, fs)) end
   elseif what == "parts" then
     body = function() return api.parts(params) end
+  elseif what == "json" then -- the core's decoder on the answer's body (what t:result does with json = true)
+    local decode = client.core.json_decode or require("vinano.core").json_decode
+    body = function() return assert(decode(facts.body)) end
+  elseif what == "cjson" then -- the road not taken: lua-cjson, then the walk that made whole floats integers
+    local cjson = require("cjson.safe").new()
+    local tointeger = math.tointeger
+    local function integers(tbl)
+      for k, v in next, tbl do
+        if type(v) == "number" then
+          local i = tointeger and tointeger(v)
+          if i and i >= -2 ^ 53 and i <= 2 ^ 53 then tbl[k] = i end
+        elseif type(v) == "table" then
+          integers(v)
+        end
+      end
+    end
+    body = function()
+      local decoded = assert(cjson.decode(facts.body))
+      integers(decoded)
+      return decoded
+    end
   elseif what == "classify" then
     body = function() assert(response.classify(facts, ctx)) end
   elseif what == "call" then

@@ -3,7 +3,8 @@
  * goes through vn_form_build into a curl_mime made by curl_mime_init(easy),
  * which is then freed -- as c:start does it.
  *
- * Each part is a table (or, now and then, a string, a number or a "proxy"
+ * Each part is a table (or, now and then, a name string -- a text part is
+ * two entries, the name then the value string --, a number or a "proxy"
  * table whose fields come from an __index function that runs a full
  * collection and returns fresh strings: the builder reads with rawget, so a
  * proxy has no fields) with fields name, value, file, data, filename, type
@@ -50,13 +51,18 @@ static int header_ok(const char *s, size_t n) {
   return !memchr(s, '\0', n) && !memchr(s, '\r', n) && !memchr(s, '\n', n) && !memchr(s, '"', n);
 }
 
-/* Pushes one part and says whether the model accepts it. */
+/* Pushes one part and says whether the model accepts it (-1: a string,
+ * judged with its neighbours). */
 static int push_part(lua_State *L, vn_reader *rd) {
   unsigned b = vn_byte(rd), mask, i;
   int valid = 1, sources = 0, has_value = 0, has_extra = 0;
   if (b % 16 == 0) {
     lua_pushinteger(L, b);
     return 0;
+  }
+  if (b % 16 == 2 || b % 16 == 3) { /* a bare string: a name, or a value after one */
+    vn_push_bytes(L, rd, 40);
+    return -1;
   }
   if (b % 16 == 1) { /* proxy: rawget sees no name */
     lua_newtable(L);
@@ -126,10 +132,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lua_pushstring(L, "not a list");
     valid = 0;
   } else {
+    int ok[8];
     lua_createtable(L, n, 0);
     for (i = 1; i <= n; i++) {
-      if (!push_part(L, &rd)) valid = 0;
+      ok[i - 1] = push_part(L, &rd);
       lua_rawseti(L, -2, i);
+    }
+    /* the model of the list: a string is a name whose value (a string) comes next */
+    for (i = 1; i <= n; i++) {
+      if (ok[i - 1] >= 0) {
+        if (!ok[i - 1]) valid = 0;
+        continue;
+      }
+      {
+        size_t len;
+        const char *s;
+        lua_rawgeti(L, -1, i);
+        s = lua_tolstring(L, -1, &len);
+        if (!header_ok(s, len) || i == n || ok[i] != -1) valid = 0;
+        lua_pop(L, 1);
+        i++; /* the value: any bytes */
+      }
     }
   }
   lua_pushlightuserdata(L, mime);

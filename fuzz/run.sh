@@ -14,7 +14,8 @@
 # exits non-zero on any crash, leak, sanitizer report, timeout or OOM.
 cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options snippet}
+FUZZ_TARGETS=${FUZZ_TARGETS:-form trace url options snippet json}
+
 OUT=${FUZZ_OUT:-build/fuzz} # SRC_DIR=... FUZZ_OUT=... builds another copy of src/
 
 # clang with libFuzzer, the Lua 5.4 static library, libcurl.

@@ -219,6 +219,39 @@ describe("async", function()
       assert.are.equal(4, peak)
     end)
 
+    it("generate_many outside a task drives the core itself: no task per request, same answers", function()
+      local main = coroutine.running() -- nil (5.1) or the main thread
+      local hooks, in_task, peak, now = 0, 0, 0, 0
+      local c = env.client(mock, {
+        on_request = function()
+          hooks = hooks + 1
+          if coroutine.running() ~= main or async.current() then in_task = in_task + 1 end
+          now = now + 1
+          peak = math.max(peak, now)
+        end,
+        on_response = function() now = now - 1 end,
+      })
+      mock:fault { action = "delay", seconds = 0.1, times = 12 }
+      local list = {}
+      for i = 1, 12 do list[i] = { prompt = "d" .. i } end
+      list[5] = { prompt = "x", aspectRatio = "5:4" } -- refused before sending: its slot holds the error
+      local results = c:generate_many(list, { concurrency = 3 })
+      assert.are.equal(12, #results)
+      for i = 1, 12 do
+        if i == 5 then
+          assert.are.equal("invalid_request", results[i].kind)
+        else
+          assert.are.equal("d" .. i, results[i].prompt)
+          assert.are.equal(1, results[i].attempts)
+        end
+      end
+      assert.are.equal(11, hooks)
+      assert.are.equal(0, in_task) -- every request was sent from the caller's own thread
+      assert.are.equal(3, peak)
+      assert.are.equal(0, async.default.live)
+      c:close()
+    end)
+
     it("callback-last variants deliver (res, err)", function()
       local got = {}
       async.run(function()

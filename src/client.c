@@ -22,7 +22,7 @@ typedef struct vn_client {
 /* ---- options */
 
 static const char *const option_keys[] = {"token", "timeout", "connect_timeout", "ca_file", "proxy", "no_proxy",
-                                          "user_agent", "insecure", "verbose", "max_response", NULL};
+                                          "user_agent", "insecure", "verbose", "max_response", "headers", NULL};
 
 static int field(lua_State *L, int t, const char *key) {
   lua_pushstring(L, key);
@@ -122,6 +122,8 @@ void vn_config_read(lua_State *L, int idx, vn_config *cfg) {
     cfg->max_response = (curl_off_t)n;
   }
   lua_pop(L, 1);
+  vn_named_read(L, field(L, idx, "headers"), &cfg->named);
+  lua_pop(L, 1);
   token_option(L, idx, cfg);
 }
 
@@ -134,6 +136,7 @@ void vn_config_free(vn_config *cfg) {
   free(cfg->proxy);
   free(cfg->no_proxy);
   free(cfg->user_agent);
+  vn_named_free(&cfg->named);
   memset(cfg, 0, sizeof *cfg);
 }
 

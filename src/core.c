@@ -230,12 +230,65 @@ static int core_lock(lua_State *L) {
 /* core.create_private(path): creates path (0600) when missing. */
 static int core_create_private(lua_State *L) { return push_result(L, vn_create_private(luaL_checkstring(L, 1))); }
 
+/* core.json_decode(s): the value, or nil and "invalid JSON at byte N: why". */
+static int core_json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char err[160];
+  lua_settop(L, 1);
+  if (vn_json_push(L, s, n, err, sizeof err)) return 1;
+  lua_pushnil(L);
+  lua_pushstring(L, err);
+  return 2;
+}
+
+/* core.header_values(block, {name = kind}): what a transfer collects from
+ * a header block, line by line as libcurl delivers them (for tests and
+ * tools; a status line starts the collection over, as in a transfer).  The
+ * names and values live in a userdata, so that a raise frees them. */
+#define HV_BOX_MT "vinano.core.header_values"
+typedef struct hv_box {
+  vn_named_set set;
+  vn_buffer vals;
+} hv_box;
+
+static int hv_box_gc(lua_State *L) {
+  hv_box *b = (hv_box *)luaL_checkudata(L, 1, HV_BOX_MT);
+  vn_named_free(&b->set);
+  vn_buffer_free(&b->vals);
+  return 0;
+}
+
+static int core_header_values(lua_State *L) {
+  size_t n, i = 0;
+  const char *s = luaL_checklstring(L, 1, &n);
+  hv_box *b;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  b = (hv_box *)lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, HV_BOX_MT);
+  vn_named_read(L, 2, &b->set);
+  while (i < n) {
+    const char *nl = (const char *)memchr(s + i, '\n', n - i);
+    size_t len = nl ? (size_t)(nl - (s + i)) + 1 : n - i;
+    if (len >= 5 && memcmp(s + i, "HTTP/", 5) == 0) vn_buffer_reset(&b->vals);
+    vn_named_line(&b->set, s + i, len, &b->vals);
+    i += len;
+  }
+  vn_named_push(L, &b->vals);
+  return 1;
+}
+
+
 int luaopen_vinano_core(lua_State *L) {
   static const luaL_Reg funcs[] = {{"curl", core_curl},   {"parse_url", core_parse_url}, {"now", core_now},
                                    {"sleep", core_sleep}, {"stat", core_stat},           {"readable", core_readable},
                                    {"new", vn_client_new}, {"wait", vn_client_wait},     {"fsync", core_fsync},
                                    {"lock", core_lock},   {"create_private", core_create_private},
                                    {"writable", core_writable},
+                                   {"json_decode", core_json_decode}, {"header_values", core_header_values},
+
                                    {NULL, NULL}};
   static int curl_ready = 0;
   if (!curl_ready) {
@@ -244,6 +297,11 @@ int luaopen_vinano_core(lua_State *L) {
   }
   vn_client_register(L);
   vn_transfer_register(L);
+  {
+    static const luaL_Reg none[] = {{NULL, NULL}};
+    static const luaL_Reg box_meta[] = {{"__gc", hv_box_gc}, {NULL, NULL}};
+    vn_class_register(L, HV_BOX_MT, none, box_meta);
+  }
   lua_newtable(L);
   luaL_setfuncs(L, funcs, 0);
   lua_pushliteral(L, VN_VERSION);

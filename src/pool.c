@@ -151,6 +151,9 @@ void vn_pool_cleanup(vn_pool *p) {
   for (i = 0; i < p->ncloses; i++) vn_socket_close(p->closes[i].fd);
   p->ncloses = 0;
   while (p->neasy > 0) curl_easy_cleanup(p->easy[--p->neasy]);
+  free(p->easy);
+  p->easy = NULL;
+  p->capeasy = 0;
   if (p->multi) curl_multi_cleanup(p->multi); /* closes cached connections, at once */
   p->multi = NULL;
   if (p->share) curl_share_cleanup(p->share);
@@ -177,11 +180,21 @@ static int can_reuse_easy(void) {
   return ok;
 }
 
-CURL *vn_pool_take_easy(vn_pool *p) { return p->neasy > 0 ? p->easy[--p->neasy] : curl_easy_init(); }
+CURL *vn_pool_take_easy(vn_pool *p) {
+  /* running is counted once the transfer is added: this one comes on top */
+  if (p->running + 1 > p->peak) p->peak = p->running + 1;
+  return p->neasy > 0 ? p->easy[--p->neasy] : curl_easy_init();
+}
+
+/* Spares follow the concurrency in use: kept while spares and transfers in
+ * flight stay within the peak in flight (a burst of 64 keeps 64 ready, one
+ * at a time keeps one), never more than SPARE_MAX. */
+#define SPARE_MAX 1024
 
 void vn_pool_give_easy(vn_pool *p, CURL *e) {
   if (!e) return;
-  if (p && !p->closing && p->neasy < (int)(sizeof p->easy / sizeof p->easy[0]) && can_reuse_easy()) {
+  if (p && !p->closing && can_reuse_easy() && p->neasy + p->running < p->peak && p->neasy < SPARE_MAX &&
+      grow((void **)&p->easy, &p->capeasy, (size_t)p->neasy + 1, sizeof *p->easy)) {
     curl_easy_reset(e);
     p->easy[p->neasy++] = e;
   } else {

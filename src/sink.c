@@ -17,11 +17,21 @@ void vn_sink_init(vn_sink *s, curl_off_t max) {
   s->max = max;
 }
 
+/* The message is allocated only when there is one (the transfer's struct
+ * stays small: one allocation per request from glibc's fast bins). */
+#define FILE_ERROR_SIZE 512
+static char out_of_memory[] = "sink: out of memory";
+
 static void set_error(vn_sink *s, const char *what, const char *path, int err) {
   char why[160];
   vn_strerror(err, why, sizeof why);
   s->file_errno = err;
-  snprintf(s->file_error, sizeof s->file_error, "%s '%s': %s", what, path, why);
+  if (!s->file_error) s->file_error = (char *)malloc(FILE_ERROR_SIZE);
+  if (!s->file_error) {
+    s->file_error = out_of_memory;
+    return;
+  }
+  if (s->file_error != out_of_memory) snprintf(s->file_error, FILE_ERROR_SIZE, "%s '%s': %s", what, path, why);
 }
 
 int vn_sink_open(vn_sink *s, const char *path, int mkdir) {
@@ -30,7 +40,7 @@ int vn_sink_open(vn_sink *s, const char *path, int mkdir) {
   s->path = (char *)malloc(n + 1);
   if (!s->path) {
     s->file_errno = ENOMEM;
-    snprintf(s->file_error, sizeof s->file_error, "sink: out of memory");
+    s->file_error = out_of_memory;
     return s->file_errno;
   }
   memcpy(s->path, path, n + 1);
@@ -84,4 +94,6 @@ void vn_sink_free(vn_sink *s) {
   free(s->path);
   s->path = NULL;
   vn_buffer_free(&s->body);
+  if (s->file_error != out_of_memory) free(s->file_error);
+  s->file_error = NULL;
 }

@@ -30,8 +30,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
     vn_buffer_reset(&t->head);
     vn_buffer_reset(&t->sink.body);
+    vn_buffer_reset(&t->named);
   }
-  if (t->head.len + n <= HEAD_MAX) vn_buffer_add(&t->head, ptr, n);
+  if (t->head.len + n <= HEAD_MAX) {
+    vn_buffer_add(&t->head, ptr, n);
+    if (t->has_named && t->cfg) vn_named_line(&t->cfg->named, ptr, n, &t->named);
+  }
   return n;
 }
 
@@ -61,7 +65,7 @@ static void snapshot(vn_transfer *t, CURLcode code) {
   char *s = NULL;
   long sent = 0;
   f->code = code;
-  if (code != CURLE_OK) snprintf(f->error, sizeof f->error, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+  if (code != CURLE_OK) f->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent);
   f->request_sent = sent > 0;
@@ -97,13 +101,35 @@ static void unanchor(lua_State *L, vn_transfer *t) {
   t->self_ref = LUA_NOREF;
 }
 
+/* A body that is not a 2xx answer is the server's words about a request
+ * that carried the token: the token is taken out before any Lua sees it,
+ * while the client (its token) is still there.  Only the token: a JSON body
+ * must stay JSON (response.lua quotes it through c:snippet, which also
+ * hides Authorization lines). */
+static void redact_body(vn_transfer *t) {
+  vn_buffer *b = &t->sink.body, out = {NULL, 0, 0};
+  long st = t->facts.status;
+  if (!t->cfg || b->len == 0 || (st >= 200 && st <= 299)) return;
+  if (!vn_trace_redact(b->data, b->len, t->cfg->trace.token, t->cfg->trace.tokn, 0, &out)) {
+    vn_buffer_free(&out);
+    vn_wipe(b->data, b->cap);
+    vn_buffer_reset(b); /* out of memory: no body rather than an unredacted one */
+    return;
+  }
+  vn_wipe(b->data, b->cap);
+  vn_buffer_free(b);
+  *b = out;
+}
+
 static void end_running(lua_State *L, vn_transfer *t, int ok) {
+  redact_body(t);
+  t->cfg = NULL;
   curl_multi_remove_handle(t->pool->multi, t->easy);
   t->pool->running--;
   vn_sink_finish(&t->sink, ok);
   if (t->sink.file_errno && t->facts.code == CURLE_OK) {
     t->facts.code = CURLE_WRITE_ERROR;
-    snprintf(t->facts.error, sizeof t->facts.error, "%s", t->sink.file_error);
+    t->facts.error = t->sink.file_error;
   }
   release(t);
   t->state = VN_DONE;
@@ -119,7 +145,7 @@ void vn_transfer_finish(lua_State *L, vn_transfer *t, CURLcode code) {
 int vn_transfer_cancel(lua_State *L, vn_transfer *t) {
   if (t->state != VN_RUNNING) return 0;
   snapshot(t, CURLE_ABORTED_BY_CALLBACK);
-  snprintf(t->facts.error, sizeof t->facts.error, "cancelled");
+  t->facts.error = "cancelled";
   t->cancelled = 1;
   end_running(L, t, 0);
   return 1;
@@ -144,7 +170,7 @@ int vn_transfer_push(lua_State *L, const vn_transfer *t) {
 /* ---- start */
 
 static const char *const spec_keys[] = {"method", "url",    "auth",  "parts", "sink",
-                                        "mkdir",  "follow", "timeout", "stall", "queue", NULL};
+                                        "mkdir",  "follow", "timeout", "stall", "queue", "json", NULL};
 
 static void check_keys(lua_State *L, int spec) {
   lua_pushnil(L);
@@ -217,6 +243,7 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   if (auth && !cfg->auth) vn_raise(L, 2, "auth", "the client has no token");
   mkdir = opt_bool(L, spec, "mkdir");
   t->queue = opt_bool(L, spec, "queue");
+  t->json = opt_bool(L, spec, "json");
   idx = get(L, spec, "sink");
   sink = vn_check_line(L, idx, 2, "sink", 1, NULL);
   if (sink && !*sink) vn_raise(L, 2, "sink", "empty path");
@@ -295,12 +322,14 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   if (sink && vn_sink_open(&t->sink, sink, mkdir) != 0) {
     /* an operational failure, not misuse: a finished transfer that says so */
     t->facts.code = CURLE_WRITE_ERROR;
-    snprintf(t->facts.error, sizeof t->facts.error, "%s", t->sink.file_error);
+    t->facts.error = t->sink.file_error;
     release(t);
     t->state = VN_DONE;
     return t;
   }
   if (curl_multi_add_handle(p->multi, e) != CURLM_OK) luaL_error(L, "vinano: curl_multi_add_handle failed");
+  t->cfg = cfg;
+  t->has_named = cfg->named.n > 0;
   t->state = VN_RUNNING;
   p->running++;
   lua_pushvalue(L, top);
@@ -333,6 +362,20 @@ static void set_bool(lua_State *L, const char *k, int v) {
   lua_setfield(L, -2, k);
 }
 
+/* json = true: facts.json is the body decoded when it is a JSON object,
+ * else false (with json_error saying where the text went wrong). */
+static void push_json(lua_State *L, const vn_sink *s) {
+  char err[160];
+  if (!s->body.data || !vn_json_is_object(s->body.data, s->body.len)) {
+    lua_pushboolean(L, 0);
+  } else if (!vn_json_push(L, s->body.data, s->body.len, err, sizeof err)) {
+    lua_pushstring(L, err);
+    lua_setfield(L, -2, "json_error");
+    lua_pushboolean(L, 0);
+  }
+  lua_setfield(L, -2, "json");
+}
+
 static int t_result(lua_State *L) {
   vn_transfer *t = check(L);
   const vn_facts *f = &t->facts;
@@ -351,6 +394,11 @@ static int t_result(lua_State *L) {
   if (!s->path || s->body.len > 0 || f->status < 200 || f->status > 299) {
     lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
     lua_setfield(L, -2, "body");
+    if (t->json) push_json(L, s);
+  }
+  if (t->has_named) {
+    vn_named_push(L, &t->named);
+    lua_setfield(L, -2, "header_values");
   }
   if (s->committed) {
     set_str(L, "path", s->path);
@@ -414,6 +462,7 @@ static int t_close(lua_State *L) {
     vn_transfer_orphan(L, t);
   vn_sink_free(&t->sink);
   vn_buffer_free(&t->head);
+  vn_buffer_free(&t->named);
   free(t->facts.content_type);
   free(t->facts.redirect_url);
   t->facts.content_type = t->facts.redirect_url = NULL;

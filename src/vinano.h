@@ -10,6 +10,8 @@
  *   class.c     registering a userdata class
  *   trace.c     secrets redacted: the verbose trace, server text
  *   form.c      parts list -> curl_mime
+ *   json.c      JSON text -> Lua tables (integers, vinano.null, bounded)
+ *   headers.c   the response headers Lua named, collected per line
  *   sink.c      body to memory (bounded) or to a file (temp + rename)
  *   pool.c      multi + share handles, easy handles, sockets, timer
  *   transfer.c  one transfer's life and its facts
@@ -69,6 +71,38 @@ int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *u
  * data=, filename=, type=}) to mime.  Raises with luaL_argerror(arg) on misuse. */
 void vn_form_build(lua_State *L, int parts, int arg, curl_mime *mime);
 
+/* ---- json.c */
+#define VN_JSON_MAX_DEPTH 1000
+#define VN_JSON_MAX_DEPTH_S "1000"
+/* Pushes the value of the JSON text s[0..n) and returns 1; or pushes
+ * nothing, writes "invalid JSON at byte N: why" to err and returns 0.  May
+ * raise only Lua's memory error (nothing is allocated outside Lua). */
+int vn_json_push(lua_State *L, const char *s, size_t n, char *err, size_t errsize);
+/* 1 when s[0..n) starts, after JSON whitespace, with '{'. */
+int vn_json_is_object(const char *s, size_t n);
+
+/* ---- headers.c */
+#define VN_MAX_NAMED 16
+typedef struct vn_named {
+  char *name; /* lower-case */
+  size_t len;
+  int number; /* 1: converted as Lua's tonumber would (whole floats as integers on 5.3+); 0: the trimmed text */
+} vn_named;
+typedef struct vn_named_set {
+  vn_named h[VN_MAX_NAMED];
+  int n;
+} vn_named_set;
+/* Reads {name = "number"|"string", ...} at idx into set (raises naming the
+ * option on misuse). */
+void vn_named_read(lua_State *L, int idx, vn_named_set *set);
+void vn_named_free(vn_named_set *set);
+/* One header line as libcurl delivers it (the '\n' included or not): when
+ * it is "name:value" for a name of set, the value is appended to vals. */
+void vn_named_line(const vn_named_set *set, const char *line, size_t n, vn_buffer *vals);
+/* Pushes the table {name = value} of what vals holds (the last one of a
+ * name wins; a number that does not convert is absent). */
+void vn_named_push(lua_State *L, const vn_buffer *vals);
+
 /* ---- sink.c */
 typedef struct vn_sink {
   char *path;             /* file sink: the final path (NULL: memory sink) */
@@ -77,7 +111,7 @@ typedef struct vn_sink {
   curl_off_t max;         /* bound of body */
   curl_off_t written;     /* bytes written to the file */
   int too_large, file_errno, committed;
-  char file_error[512];   /* "writing 'path': reason" */
+  char *file_error;       /* "writing 'path': reason" (allocated on the error; see sink.c) */
 } vn_sink;
 void vn_sink_init(vn_sink *s, curl_off_t max);
 /* File sink: creates the temporary file (and parent folders with mkdir).
@@ -102,8 +136,10 @@ typedef struct vn_sock {
 typedef struct vn_pool {
   CURLM *multi;
   CURLSH *share; /* DNS and TLS sessions across easy handles */
-  CURL *easy[16];
+  CURL **easy; /* spare easy handles (libcurl >= 8.1), at most the peak in flight */
   int neasy;
+  size_t capeasy;
+  int peak;     /* the most transfers in flight at once so far */
   vn_link attached; /* transfers holding an easy handle of this pool (sentinel) */
   int running;
   /* what libcurl asked to watch (CURLMOPT_SOCKETFUNCTION) */
@@ -161,6 +197,7 @@ typedef struct vn_config {
   curl_off_t max_response;
   struct curl_slist *auth; /* the Authorization line, or NULL */
   vn_trace_ctx trace;
+  vn_named_set named; /* response headers collected for Lua */
 } vn_config;
 
 typedef struct vn_facts {
@@ -171,7 +208,7 @@ typedef struct vn_facts {
   curl_off_t retry_after;
   long new_connections, local_port, http_version;
   double seconds;
-  char error[512]; /* libcurl's message, or the sink's */
+  const char *error; /* libcurl's message (errbuf or static), "cancelled", or the sink's file_error */
 } vn_facts;
 
 typedef struct vn_transfer {
@@ -180,7 +217,9 @@ typedef struct vn_transfer {
   CURL *easy;
   curl_mime *mime;
   struct curl_slist *auth_copy; /* not owned: the client's */
-  int state, cancelled, queue;
+  int state, cancelled, queue, json, has_named;
+  const vn_config *cfg; /* the client's, while running (header names, redaction) */
+  vn_buffer named;      /* values of the named headers of the last response */
   int self_ref; /* registry anchor while running */
   vn_sink sink;
   vn_buffer head; /* header lines of the last response */

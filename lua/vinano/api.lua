@@ -114,6 +114,14 @@ M.poll_words = {
   ["200"] = "done", done = "done", completed = "done", succeeded = "done", success = "done",
 }
 
+-- The response headers the client reads, by lower-case name: how the core
+-- collects each as it arrives ("number": as tonumber reads it; "string").
+M.response_headers = {
+  ["x-ratelimit-limit"] = "number", ["x-ratelimit-remaining"] = "number", ["x-ratelimit-reset"] = "number",
+  ["retry-after"] = "string",
+}
+M.rate_limit_headers = { limit = "x-ratelimit-limit", remaining = "x-ratelimit-remaining", reset = "x-ratelimit-reset" }
+
 -- Where a server or a proxy puts an error's text.
 M.message_fields = { "message", "error", "msg", "detail" }
 
@@ -189,50 +197,18 @@ local function file_part(spec)
   return part
 end
 
+M.file_part = file_part
+
 --- The multipart parts for params, in wire order: known fields first in the
 --- page's order (lists as the field repeated, booleans as true/false), then
 --- fields the API may add later (sorted by name) when validation is off.
---- Assumes validate.shape(params) passed.
+--- Assumes validate.shape(params) passed.  (validate.prepare builds them,
+--- with its checks in the same pass: one place.)  A text part is two
+--- entries, its name then its value; a file part is a table.
 ---@param params vinano.GenerateParams
----@return vinano.Part[]
+---@return (string|vinano.Part)[]
 function M.parts(params)
-  local parts, n = {}, 0
-  local fields = M.fields
-  for i = 1, #fields do -- a numeric loop: no iterator call per field
-    local f = fields[i]
-    local v = params[f.name]
-    if v ~= nil then
-      if f.type == "files" then
-        for _, spec in ipairs(M.each(v)) do
-          n = n + 1
-          parts[n] = file_part(spec)
-        end
-      elseif f.type == "urls" then
-        for _, url in ipairs(M.each(v)) do
-          n = n + 1
-          parts[n] = { name = f.name, value = url }
-        end
-      else
-        n = n + 1
-        parts[n] = { name = f.name, value = scalar(v) }
-      end
-    end
-  end
-  local extra
-  for k, v in pairs(params) do
-    if not M.field[k] then
-      extra = extra or {}
-      extra[#extra + 1] = { name = k, value = scalar(v) }
-    end
-  end
-  if extra then
-    table.sort(extra, function(a, b) return a.name < b.name end)
-    for _, p in ipairs(extra) do
-      n = n + 1
-      parts[n] = p
-    end
-  end
-  return parts
+  return (require("vinano.validate").prepare(params, false))
 end
 
 M.scalar = scalar

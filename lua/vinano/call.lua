@@ -50,39 +50,19 @@ local callback_error = M.callback_error
 --      later); send right after it says 0, with no yield in between;
 --   3. end the attempt with exactly one observe (anything may have reached
 --      the server) or cancel (nothing was sent).
--- Returns the ticket, or nil and a timeout error when the deadline comes first.
-local function reserve(limiter, deadline, budget)
-  local wait, ticket
-  while true do
-    local now = core.now()
-    wait, ticket = limiter:reserve(now)
-    if wait then break end
-    local gate = ticket
-    if now >= deadline then
-      return nil, errors.new("timeout", ("the %g s timeout passed while the rate limiter waited for the server's "
-        .. "first answer"):format(budget))
-    end
-    if transport.in_task() then
-      transport.wait_gate(gate)
-    else -- alone on this thread: nothing but the deadline can change while we sleep
-      local open = false
-      gate(function() open = true end)
-      while not open and core.now() < deadline do transport.sleep(math.min(GATE_SLICE, deadline - core.now())) end
-    end
-  end
-  while wait > 0 do
-    local now = core.now()
-    if now + wait > deadline then
-      limiter:cancel(ticket, now)
-      return nil, errors.new("timeout",
-        ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %.1f s left of the timeout")
-        :format(limiter.limit, limiter.window, wait, math.max(0, deadline - now)))
-    end
-    transport.sleep(wait)
-    wait = limiter:confirm(ticket, core.now())
-  end
-  return ticket
-end
+--
+-- A call is a small machine (M.start), so that one place holds the
+-- attempts, the limiter protocol, the deadline, the hooks and the retries,
+-- whoever drives it: M.run (one call: blocking, or yielding inside a task)
+-- or a driver of many calls on the core directly (client:generate_many).
+-- call:next() says what the call needs now:
+--   "send", spec      start this transfer now (no yield before it), then
+--                     give its facts to call:settle(facts, raised)
+--   "sleep", seconds  wait, then call next() again
+--   "gate", gate      wait until gate(open_fn) calls back (or the deadline), then next()
+--   "done", res, err  the call's outcome
+local Call = {}
+Call.__index = Call
 
 -- Step 3: what the server may have seen of this attempt.
 local function settle(limiter, ticket, facts, err, info)
@@ -125,9 +105,194 @@ end
 ---@field rate_limit? vinano.RateLimit the last snapshot the server sent in this call
 ---@field error? vinano.Error this attempt's error
 
---- Runs one operation with retries.  `build(left)` returns the transfer
---- spec for an attempt with `left` seconds of budget.  Returns res, or nil
---- and err; both carry attempts, elapsed and rate_limit.
+--- Starts one operation with retries (nothing is sent until next() says
+--- "send").  `build(left)` returns the transfer spec for an attempt with
+--- `left` seconds of budget.
+---@param client vinano.Client the Lua client
+---@param op string generate | submit | poll | download | fetch
+---@param build fun(left: number): table
+---@param opts? vinano.CallOptions
+---@return table call
+function M.start(client, op, build, opts)
+  opts = opts or NO_OPTS
+  local started = core.now()
+  -- seventeen fields, all named here: the table is made once at its size
+  -- (it is also response.classify's context: op, max_response, unix_now,
+  -- core for the redaction of server text)
+  return setmetatable({
+    client = client, op = op, build = build, opts = opts, started = started,
+    deadline = started + (opts.timeout or client.timeout),
+    limiter = op ~= "download" and op ~= "fetch" and client.limiter or nil,
+    attempt = 0, phase = "begin", ticket = false, wait = 0, rate_limit = false,
+    max_response = client.max_response, unix_now = 0, res = false, err = false, core = client.core,
+  }, Call)
+end
+
+local function budget(self) return self.opts.timeout or self.client.timeout end
+local function is_api(op) return op ~= "download" and op ~= "fetch" end
+
+--- Ends the call with its outcome (finished with attempts, elapsed, rate_limit).
+---@param res table|nil
+---@param err vinano.Error|nil
+---@param attempts integer
+---@return string what "done"
+---@return table|nil res
+---@return vinano.Error|nil err
+function Call:done(res, err, attempts)
+  self.phase = "done"
+  local rl = self.rate_limit or nil
+  self.res = res and finish(res, attempts, self.started, rl)
+  self.err = err and finish(err, attempts, self.started, rl)
+  return "done", self.res or nil, self.err or nil
+end
+
+---@return string what "send" | "sleep" | "gate" | "done"
+---@return any a the spec, the seconds, the gate or res
+---@return any b err (done)
+function Call:next()
+  local limiter = self.limiter
+  if self.phase == "done" then return "done", self.res or nil, self.err or nil end
+  if self.phase == "begin" then
+    self.attempt = self.attempt + 1
+    self.phase = "reserve"
+  end
+  if self.phase == "reserve" then
+    if limiter then
+      local now = core.now()
+      local wait, ticket = limiter:reserve(now)
+      if not wait then
+        if now >= self.deadline then
+          return self:done(nil, errors.new("timeout", ("the %g s timeout passed while the rate limiter waited for"
+            .. " the server's first answer"):format(budget(self))), self.attempt - 1)
+        end
+        return "gate", ticket
+      end
+      self.ticket, self.wait = ticket, wait
+    else
+      self.wait = 0
+    end
+    self.phase = "confirm"
+  elseif self.phase == "confirm" then -- back from the reserved wait
+    self.wait = limiter:confirm(self.ticket, core.now())
+  end
+  local wait = self.wait
+  if wait > 0 then
+    local now = core.now()
+    if now + wait > self.deadline then
+      limiter:cancel(self.ticket, now)
+      self.ticket = false
+      return self:done(nil, errors.new("timeout",
+        ("the client's rate limit (%d per %g s) needs a %.1f s wait, more than the %.1f s left of the timeout")
+        :format(limiter.limit, limiter.window, wait, math.max(0, self.deadline - now))), self.attempt - 1)
+    end
+    return "sleep", wait
+  end
+  -- the slot is ours: send now
+  local ticket = self.ticket
+  local left = self.deadline - core.now()
+  if left <= 0 then
+    if ticket then limiter:cancel(ticket, core.now()) end
+    self.ticket = false
+    return self:done(nil, errors.new("timeout", ("no time left of the %g s timeout"):format(budget(self))),
+      self.attempt - 1)
+  end
+  local opts = self.opts
+  if opts.on_send then
+    local ok, raised = pcall(opts.on_send, self.attempt)
+    if not ok then
+      if ticket then limiter:cancel(ticket, core.now()) end
+      self.ticket = false
+      return self:done(nil, callback_error("on_send", raised), self.attempt - 1)
+    end
+  end
+  local spec = self.build(left)
+  if is_api(self.op) then spec.json = true end -- the core decodes the answer (response.classify reads facts.json)
+  local client = self.client
+  if client.on_request then -- the table only when someone looks at it
+    hook(client.on_request, { op = self.op, method = METHOD[self.op], attempt = self.attempt, url = spec.url })
+  end
+  self.phase = "sent"
+  return "send", spec
+end
+
+--- The facts of the transfer next() said to send (and what its on_progress
+--- raised, if it did): the attempt's end.  Then next() again.
+---@param facts table
+---@param raised any
+---@return nil
+function Call:settle(facts, raised)
+  local client, op, attempt, limiter, opts = self.client, self.op, self.attempt, self.limiter, self.opts
+  self.unix_now = os.time()
+  local res, err, info = response.classify(facts, self)
+  if raised ~= nil then res, err = nil, callback_error("on_progress", raised) end
+  if info then
+    if is_api(op) then client.last = info end
+    if next(info.rate_limit) then self.rate_limit = info.rate_limit end
+  end
+  if self.ticket then
+    settle(limiter, self.ticket, facts, err, info)
+    self.ticket = false
+  end
+  if client.on_response then
+    hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
+      elapsed = core.now() - self.started, rate_limit = self.rate_limit or nil, error = err })
+  end
+  if res then
+    self:done(res, nil, attempt)
+    return
+  end
+
+  local unsafe = opts.retry_unsafe
+  if unsafe == nil then unsafe = client.retry_unsafe end
+  local max_retries = opts.max_retries or client.max_retries
+  local ok, delay = retry.decide(op, err, attempt, unsafe)
+  local why
+  if not ok then
+    err.reason = delay
+  elseif attempt > max_retries then
+    ok = false
+    err.reason = ("max_retries (%d) reached"):format(max_retries)
+  elseif err.kind == "rate_limited" and err.retry_after and err.retry_after > retry.MAX_RETRY_AFTER then
+    ok, why = false, ("Retry-After of %g s is over the %g s cap; not waited for"):format(err.retry_after,
+      retry.MAX_RETRY_AFTER)
+  elseif core.now() + delay > self.deadline then
+    ok, why = false, ("the retry wait of %.1f s would overrun the %g s timeout"):format(delay, budget(self))
+  end
+  if not ok then
+    if why then
+      err.reason = why
+      err.message = err.message .. " (" .. why .. ")"
+    end
+    self:done(nil, err, attempt)
+    return
+  end
+  local on_retry = opts.on_retry or client.on_retry
+  if on_retry then
+    local cok, craised = pcall(on_retry, attempt, err, delay)
+    if not cok then
+      self:done(nil, callback_error("on_retry", craised), attempt)
+      return
+    end
+  end
+  self.phase = "retry"
+  self.wait = delay
+end
+
+--- After settle: the wait before the next attempt ("sleep", then next()
+--- starts it), or the outcome.
+---@return string what
+---@return any a
+---@return any b
+function Call:after()
+  if self.phase == "retry" then
+    self.phase = "begin"
+    return "sleep", self.wait
+  end
+  return "done", self.res or nil, self.err or nil
+end
+
+--- Runs one operation with retries: blocking, or yielding inside a task.
+--- Returns res, or nil and err; both carry attempts, elapsed and rate_limit.
 ---@param client vinano.Client the Lua client
 ---@param op string generate | submit | poll | download | fetch
 ---@param build fun(left: number): table
@@ -135,84 +300,37 @@ end
 ---@return table|nil res vinano.Result, vinano.Task, vinano.TaskStatus, vinano.Download or vinano.Fetched by op
 ---@return vinano.Error|nil err
 function M.run(client, op, build, opts)
-  opts = opts or NO_OPTS
-  local started = core.now()
-  local budget = opts.timeout or client.timeout
-  local deadline = started + budget
-  local max_retries = opts.max_retries or client.max_retries
-  local unsafe = opts.retry_unsafe
-  if unsafe == nil then unsafe = client.retry_unsafe end
-  local on_retry = opts.on_retry or client.on_retry
-  local api_call = op ~= "download" and op ~= "fetch"
-  local limiter = api_call and client.limiter or nil
-  local ctx = { op = op, max_response = client.max_response, unix_now = 0, core = client.core }
-  local attempt, rate_limit = 0, nil
+  return M.drive(M.start(client, op, build, opts), opts)
+end
 
+--- Drives a call of M.start to its end (what M.run does).
+---@param c table the call
+---@param opts? vinano.CallOptions
+---@return table|nil res
+---@return vinano.Error|nil err
+function M.drive(c, opts)
+  local client = c.client
+  local what, a, b = c:next()
   while true do
-    attempt = attempt + 1
-    local ticket
-    if limiter then
-      local rerr
-      ticket, rerr = reserve(limiter, deadline, budget)
-      if not ticket then return nil, finish(rerr, attempt - 1, started, rate_limit) end
-    end
-    local left = deadline - core.now()
-    if left <= 0 then
-      if ticket then limiter:cancel(ticket, core.now()) end
-      return nil, finish(errors.new("timeout", ("no time left of the %g s timeout"):format(budget)),
-        attempt - 1, started, rate_limit)
-    end
-    if opts.on_send then
-      local ok, raised = pcall(opts.on_send, attempt)
-      if not ok then
-        if ticket then limiter:cancel(ticket, core.now()) end
-        return nil, finish(callback_error("on_send", raised), attempt - 1, started, rate_limit)
+    if what == "send" then
+      local facts, raised = transport.perform(client.core, a, opts and opts.on_progress and opts)
+      c:settle(facts, raised)
+      what, a, b = c:after()
+    elseif what == "sleep" then
+      transport.sleep(a)
+      what, a, b = c:next()
+    elseif what == "gate" then
+      if transport.in_task() then
+        transport.wait_gate(a)
+      else -- alone on this thread: nothing but the deadline can change while we sleep
+        local open, deadline = false, c.deadline
+        a(function() open = true end)
+        while not open and core.now() < deadline do transport.sleep(math.min(GATE_SLICE, deadline - core.now())) end
       end
+      what, a, b = c:next()
+    else
+      return a, b
     end
-    local spec = build(left)
-    if client.on_request then -- the table only when someone looks at it
-      hook(client.on_request, { op = op, method = METHOD[op], attempt = attempt, url = spec.url })
-    end
-    local facts, raised = transport.perform(client.core, spec, opts.on_progress and opts)
-    ctx.unix_now = os.time()
-    local res, err, info = response.classify(facts, ctx)
-    if raised ~= nil then res, err = nil, callback_error("on_progress", raised) end
-    if info then
-      if api_call then client.last = info end
-      if next(info.rate_limit) then rate_limit = info.rate_limit end
-    end
-    if ticket then settle(limiter, ticket, facts, err, info) end
-    if client.on_response then
-      hook(client.on_response, { op = op, attempt = attempt, status = info and info.status,
-        elapsed = core.now() - started, rate_limit = rate_limit, error = err })
-    end
-    if res then return finish(res, attempt, started, rate_limit) end
-
-    local ok, delay = retry.decide(op, err, attempt, unsafe)
-    local why
-    if not ok then
-      err.reason = delay
-    elseif attempt > max_retries then
-      ok = false
-      err.reason = ("max_retries (%d) reached"):format(max_retries)
-    elseif err.kind == "rate_limited" and err.retry_after and err.retry_after > retry.MAX_RETRY_AFTER then
-      ok, why = false, ("Retry-After of %g s is over the %g s cap; not waited for"):format(err.retry_after,
-        retry.MAX_RETRY_AFTER)
-    elseif core.now() + delay > deadline then
-      ok, why = false, ("the retry wait of %.1f s would overrun the %g s timeout"):format(delay, budget)
-    end
-    if not ok then
-      if why then
-        err.reason = why
-        err.message = err.message .. " (" .. why .. ")"
-      end
-      return nil, finish(err, attempt, started, rate_limit)
-    end
-    if on_retry then
-      local cok, craised = pcall(on_retry, attempt, err, delay)
-      if not cok then return nil, finish(callback_error("on_retry", craised), attempt, started, rate_limit) end
-    end
-    transport.sleep(delay)
   end
 end
 

@@ -133,6 +133,7 @@ function Client.new(opts)
     -- TLS verification is on; only this explicit option turns it off
     insecure = opts.insecure == true, verbose = opts.verbose == true,
     max_response = max_response,
+    headers = api.response_headers, -- collected by the core as they arrive (response.lua reads them)
   }
   local stall = opts.stall_timeout or DEFAULTS.stall_timeout
   local self = setmetatable({
@@ -187,17 +188,12 @@ local fs = { stat = core.stat, readable = core.readable }
 
 -- Everything that can be refused before sending, in order: the API's
 -- rules (unless validate = false), what could not be sent safely, the
--- files on disk, max_credits.
+-- files on disk (validate.prepare, one pass that also gives the parts),
+-- max_credits.  Returns the parts.
 local function refusal(self, params, opts)
   if self.refusal then return refused(self) end
-  if self.validate then
-    local ok, err = validate.params(params)
-    if not ok then return nil, err end
-  end
-  local ok, err = validate.shape(params)
-  if not ok then return nil, err end
-  ok, err = validate.files(params, fs)
-  if not ok then return nil, err end
+  local parts, err = validate.prepare(params, self.validate, fs)
+  if not parts then return nil, err end
   local max = opts and opts.max_credits or self.max_credits
   if max then
     local cost = api.estimate_credits(params)
@@ -207,21 +203,27 @@ local function refusal(self, params, opts)
         { field = "max_credits", rule = "max_credits", estimate = cost })
     end
   end
-  return true
+  return parts
+end
+
+-- The call of a POST (call.start: nothing sent yet), or nil and the refusal.
+local function post_call(self, op, params, opts)
+  local parts, err = refusal(self, params, opts)
+  if not parts then return nil, err end
+  if not self.has_token then return no_token() end
+  local url = self.base_url .. api.endpoints[op].path
+  return call.start(self, op, function(left)
+    return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
+  end, opts)
 end
 
 local function post(self, fname, op, params, opts)
   argcheck(getmetatable(self) == Client, 1, fname, "client expected (use client:%s)", fname)
   argcheck(type(params) == "table", 1, fname, "table expected, got %s", type(params))
   check_opts(opts, 2, fname)
-  local ok, err = refusal(self, params, opts)
-  if not ok then return nil, err end
-  if not self.has_token then return no_token() end
-  local url = self.base_url .. api.endpoints[op].path
-  local parts = api.parts(params)
-  return call.run(self, op, function(left)
-    return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
-  end, opts)
+  local c, err = post_call(self, op, params, opts)
+  if not c then return nil, err end
+  return call.drive(c, opts)
 end
 
 ---The parameters of `client:generate` and `client:submit_async` (the API
@@ -236,7 +238,9 @@ function Client:check(params, opts)
   argcheck(getmetatable(self) == Client, 1, "check", "client expected (use client:%s)", "check")
   argcheck(type(params) == "table", 1, "check", "table expected, got %s", type(params))
   check_opts(opts, 2, "check")
-  return refusal(self, params, opts)
+  local parts, err = refusal(self, params, opts)
+  if not parts then return nil, err end
+  return true
 end
 
 ---@class vinano.GenerateParams
@@ -504,6 +508,17 @@ function Client:generate_many(list, opts)
   local concurrency = opts.concurrency or 8
   argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
   local async = require "vinano.async"
+  if not async.current() and async.default.live == 0 and not async.default.host and rawget(self, "generate") == nil then
+    -- nothing else to run meanwhile (and generate is not replaced on this
+    -- client): the calls drive the core directly, no task per request
+    local results = {}
+    require("vinano.many").run(#list, concurrency, function(i)
+      local params = list[i]
+      argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
+      return post_call(self, "generate", params, nil)
+    end, function(i, res, err) results[i] = res or err end)
+    return results
+  end
   local results, next_index, n = {}, 0, #list
   local function worker()
     while next_index < n do

@@ -9,27 +9,15 @@ local errors = require "vinano.errors"
 
 local M = {}
 
--- A private instance, so the user's own cjson settings never affect us.
-local json = require("cjson.safe").new()
-M.null = json.null
+-- JSON null, as the core decodes it (the light userdata NULL, which is lua-cjson's null too).
+M.null = require("cjson.safe").null
 
 local SNIPPET_MAX = 120 -- bytes of a body quoted in an error
 local CURLE_OPERATION_TIMEDOUT = 28
 
 local tointeger = math.tointeger -- 5.3+: whole floats become integers (64, not 64.0)
 
-local function integers(t, depth)
-  if depth > 64 then return end
-  for k, v in next, t do -- decoded tables have no metatable: next, not pairs
-    local tv = type(v)
-    if tv == "number" then
-      local i = tointeger(v)
-      if i and i >= -2 ^ 53 and i <= 2 ^ 53 then t[k] = i end
-    elseif tv == "table" then
-      integers(v, depth + 1)
-    end
-  end
-end
+local json_decode -- the core's decoder (src/json.c), loaded on first use
 
 -- A decoded string may hold a token the raw text did not show as such
 -- (JSON escapes: "\/" for "/", "\u0041" for "A"): redacted once decoded.
@@ -44,19 +32,16 @@ local function scrub(t, core, depth)
   end
 end
 
---- Decodes a JSON object; nil when the body is not one.  With core (the
---- client's vinano.core client), strings that decoding unescaped are
---- redacted too (the raw body is redacted by classify before this).
+--- Decodes a JSON object with the core's decoder (whole numbers up to 2^53
+--- as integers on 5.3+, null as vinano.null); nil when the body is not one,
+--- with where the text went wrong when it started like one.
 ---@param body string|nil
----@param core? table
 ---@return table|nil
-function M.decode(body, core)
-  if not body or not body:find("^%s*{") then return nil end
-  local t = json.decode(body)
-  if type(t) ~= "table" then return nil end
-  if tointeger then integers(t, 0) end
-  if core and body:find("\\", 1, true) then scrub(t, core, 0) end
-  return t
+---@return string|nil why
+function M.decode(body)
+  if not body or not body:find("^[ \t\r\n]*{") then return nil end
+  json_decode = json_decode or require("vinano.core").json_decode
+  return json_decode(body)
 end
 
 -- The header block's value for a lower-case name (the last occurrence wins
@@ -188,20 +173,31 @@ end
 ---@field seconds? number the transfer's total time
 ---@field http_version? string "1.1" | "2" | "3"
 
+local RL = api.rate_limit_headers
+
 local function make_info(f, unix_now)
   local raw = f.headers
-  local nl = raw and ("\n" .. raw):lower() -- one lower-cased copy for both look-ups
-  local info = {
+  local hv = f.header_values -- api.response_headers, collected by the core as they arrived
+  local rate_limit, retry_after
+  if hv then
+    rate_limit = { limit = hv[RL.limit], remaining = hv[RL.remaining], reset = hv[RL.reset] }
+    local ra = hv["retry-after"]
+    if ra then retry_after = M.retry_after(ra, unix_now) end
+  else -- facts not from the core (or a core not told the names): read the block
+    local nl = raw and ("\n" .. raw):lower() -- one lower-cased copy for both look-ups
+    rate_limit = nl and rate_limit_lower(nl) or {}
+    if nl and nl:find("retry-after:", 1, true) then
+      retry_after = M.retry_after(header(raw, "retry-after"), unix_now)
+    end
+  end
+  return setmetatable({
     status = f.status ~= 0 and f.status or nil,
     raw_headers = raw,
-    rate_limit = nl and rate_limit_lower(nl) or {},
+    rate_limit = rate_limit,
+    retry_after = retry_after,
     new_connections = f.new_connections, local_port = f.local_port, seconds = f.seconds,
     http_version = f.http_version,
-  }
-  if nl and nl:find("retry-after:", 1, true) then
-    info.retry_after = M.retry_after(header(raw, "retry-after"), unix_now)
-  end
-  return setmetatable(info, Info)
+  }, Info)
 end
 
 -- A server message from any of the fields a real API or proxy uses.
@@ -230,8 +226,9 @@ local function http_error(status, t, f, info, core)
     { status = status, retry_after = info.retry_after })
 end
 
-local function decode_error(f, what, core)
-  return errors.new("decode", ("%s; body: %s"):format(what, core:snippet(f.body or "", SNIPPET_MAX)),
+local function decode_error(f, what, core, why)
+  local where = why and (" (" .. why .. ")") or ""
+  return errors.new("decode", ("%s; body: %s%s"):format(what, core:snippet(f.body or "", SNIPPET_MAX), where),
     { status = f.status ~= 0 and f.status or nil })
 end
 
@@ -310,7 +307,8 @@ function M.classify(f, ctx)
   if f.headers then f.headers = core:redact(f.headers) end
   -- a fetched image's bytes are the user's data; every other body is text
   -- the server wrote, redacted before it is decoded or quoted
-  if f.body and f.body ~= "" and not (op == "fetch" and ok2xx) then f.body = core:redact(f.body, "token") end
+  local raw_body = f.body
+  if raw_body and raw_body ~= "" and not (op == "fetch" and ok2xx) then f.body = core:redact(raw_body, "token") end
   local info = make_info(f, ctx.unix_now)
   if f.file_error then
     return nil, errors.new("io", f.file_error, { path = f.path }), info
@@ -332,7 +330,15 @@ function M.classify(f, ctx)
     return { data = body, bytes = #body, content_type = f.content_type }, nil, info
   end
 
-  local t = M.decode(f.body, core)
+  local t, why = f.json, f.json_error -- decoded by the core (call.lua asks for it)
+  if t == nil then
+    t, why = M.decode(f.body)
+  elseif not t then
+    t = nil
+  end
+  -- the core decoded the raw text: its strings are redacted here when the
+  -- body held the token, or escapes ("\/" for "/") that could hide one
+  if t and (f.body ~= raw_body or (f.body and f.body:find("\\", 1, true))) then scrub(t, core, 0) end
   if not ok2xx then
     -- a task the server says is gone or bad has failed; auth, limits and
     -- 5xx are errors of the poll itself (a 5xx poll may be retried)
@@ -344,7 +350,7 @@ function M.classify(f, ctx)
   end
   if not t then
     if op == "poll" and status == 202 then return state_table(nil, "pending", status), nil, info end
-    return nil, decode_error(f, "expected a JSON object", core), info
+    return nil, decode_error(f, "expected a JSON object", core, why), info
   end
   if op == "poll" then
     local state = status == 202 and "pending" or poll_state(t)

@@ -279,6 +279,33 @@ function transport.perform(c, spec, opts)
   end)
 end
 
+---Starts a transfer whose facts go to a callback instead of a task:
+---`done(facts)` runs when a driver drains the client (transport.poll,
+---transport.drain), or with `{cancelled = true}` when the client is
+---forgotten or closed.  For drivers of many calls (vinano.many).  Returns
+---the transfer.
+---@param c userdata a core client
+---@param spec table the core's start spec (its `queue` field is set here)
+---@param done fun(facts: table)
+---@return userdata transfer
+function transport.start_cb(c, spec, done)
+  spec.queue = true
+  local t = c:start(spec)
+  owners[t] = { transfer = t, client = c, resume = done }
+  register(c)
+  return t
+end
+
+---Cancels a transfer of start_cb: its callback gets the cancelled facts now.
+---@param t userdata
+---@return nil
+function transport.cancel_cb(t)
+  local rec = owners[t]
+  if not rec then return end
+  pcall(t.cancel, t)
+  deliver(rec)
+end
+
 ---Forgets a client: every task awaiting one of its transfers is resumed
 ---with `{cancelled = true}` facts (the transfers are cancelled) and the
 ---driver stops watching it.  Does not close the client.

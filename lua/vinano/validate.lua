@@ -59,6 +59,9 @@ local function is_bool(v) return type(v) == "boolean" or v == "true" or v == "fa
 local function truthy(v) return v == true or v == "true" end
 
 local each = api.each
+local FIELDS, FIELD = api.fields, api.field
+local scalar, file_part = api.scalar, api.file_part
+local check_file -- one image file on disk (below)
 
 -- The string fields of a file table (module constants: no table per call).
 local FILE_KEYS = { "path", "data", "filename", "content_type" }
@@ -95,18 +98,26 @@ end
 local STRING_FIELDS = { "prompt", "model", "aspectRatio", "mode", "img_size" }
 local BOOLEAN_FIELDS = { "hdPro", "googleSearch" }
 
+local function unknown_field(k)
+  return invalid(tostring(k), "unknown_field",
+    "unknown field (known: prompt, image, imageUrl, model, aspectRatio, mode, hdPro, img_size, googleSearch;"
+    .. " validate = false sends it anyway)")
+end
+
+local rules -- every rule but the unknown names (below)
+
 --- Every rule of the API page.  Returns true, or nil and an invalid_request error.
 ---@param params vinano.GenerateParams
 ---@return true|nil ok
 ---@return vinano.Error|nil err
 function M.params(params)
   for k in pairs(params) do
-    if not api.field[k] then
-      return invalid(tostring(k), "unknown_field",
-        "unknown field (known: prompt, image, imageUrl, model, aspectRatio, mode, hdPro, img_size, googleSearch;"
-        .. " validate = false sends it anyway)")
-    end
+    if not api.field[k] then return unknown_field(k) end
   end
+  return rules(params)
+end
+
+function rules(params)
   for i = 1, #STRING_FIELDS do -- numeric loops over these constant lists: no iterator call per field
     local f = STRING_FIELDS[i]
     if params[f] ~= nil and type(params[f]) ~= "string" then
@@ -223,6 +234,26 @@ local function check_file_shape(spec, label)
   return true
 end
 
+-- One file of image on disk (after its shape passed).
+function check_file(spec, label, fs)
+  local path = type(spec) == "string" and spec or spec.path
+  if not path then return true end
+  local st, why = fs.stat(path)
+  local function reason(msg) -- the system's reason, without the path it may repeat
+    msg = tostring(msg)
+    return msg:sub(1, #path + 2) == path .. ": " and msg:sub(#path + 3) or msg
+  end
+  if not st then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(why))) end
+  if st.type ~= "file" then return invalid(label, "file", ("'%s' is not a regular file"):format(path)) end
+  if st.size > api.max_file_bytes then
+    return invalid(label, "max_size", ("'%s' is %d bytes; the limit is 100 MB (104857600 bytes)")
+      :format(path, st.size))
+  end
+  local ok, rwhy = fs.readable(path)
+  if not ok then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(rwhy))) end
+  return true
+end
+
 --- What must hold for params to be sent at all, validation on or off.
 ---@param params table
 ---@return true|nil ok
@@ -262,25 +293,98 @@ function M.files(params, fs)
   if v == nil then return true end
   local list = each(v)
   for i, spec in ipairs(list) do
-    local path = type(spec) == "string" and spec or spec.path
-    if path then
-      local label = #list > 1 and ("image[" .. i .. "]") or "image"
-      local st, why = fs.stat(path)
-      local function reason(msg) -- the system's reason, without the path it may repeat
-        msg = tostring(msg)
-        return msg:sub(1, #path + 2) == path .. ": " and msg:sub(#path + 3) or msg
-      end
-      if not st then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(why))) end
-      if st.type ~= "file" then return invalid(label, "file", ("'%s' is not a regular file"):format(path)) end
-      if st.size > api.max_file_bytes then
-        return invalid(label, "max_size", ("'%s' is %d bytes; the limit is 100 MB (104857600 bytes)")
-          :format(path, st.size))
-      end
-      local ok, rwhy = fs.readable(path)
-      if not ok then return invalid(label, "file", ("cannot open file '%s' (%s)"):format(path, reason(rwhy))) end
-    end
+    local ok, err = check_file(spec, #list > 1 and ("image[" .. i .. "]") or "image", fs)
+    if not ok then return nil, err end
   end
   return true
+end
+
+--- What generate and submit_async send, in one pass over api.fields: the
+--- API's rules (with_rules: validate = true), what must hold for anything
+--- to be sent (shape's checks, always), the multipart parts in wire order
+--- (known fields in the page's order, lists as the field repeated, booleans
+--- as true/false, then unknown fields sorted by name; a text part is two
+--- entries, name then value, a file part a table), and with fs the files
+--- on disk (files' checks).  Nothing is kept between calls: the user may
+--- change params.  Returns the parts, or nil and an invalid_request error.
+---@param params table
+---@param with_rules boolean
+---@param fs? {stat: function, readable: function} the core (nil: no disk checks)
+---@return (string|vinano.Part)[]|nil parts text parts as name, value entries; file parts as tables
+---@return vinano.Error|nil err
+function M.prepare(params, with_rules, fs)
+  local extra, nextra = nil, 0
+  for k, v in pairs(params) do
+    if not FIELD[k] then
+      if with_rules then return unknown_field(k) end
+      if type(k) ~= "string" or not header_safe(k) then
+        return invalid(tostring(k), "name", "field names must be strings without CR, LF, NUL or a double quote")
+      end
+      local ok, err = check_scalar(v, k)
+      if not ok then return nil, err end
+      nextra = nextra + 1
+      extra = extra or {}
+      extra[nextra] = k
+    end
+  end
+  if with_rules then
+    local ok, err = rules(params)
+    if not ok then return nil, err end
+  end
+  -- made with room for ten entries (five text parts), so that filling it
+  -- does not grow it four times; the unused ones are cleared below
+  local parts, n = { false, false, false, false, false, false, false, false, false, false }, 0
+  for i = 1, #FIELDS do -- a numeric loop: no iterator call per field
+    local f = FIELDS[i]
+    local name = f.name
+    local v = params[name]
+    if v ~= nil then
+      local kind = f.type
+      if kind == "files" or kind == "urls" then
+        local many = type(v) == "table" and v[1] ~= nil
+        local count = many and #v or 1
+        for j = 1, many and count or 1 do
+          local item = many and v[j] or v
+          if item == nil then break end -- as ipairs: up to the first hole
+          local label = count > 1 and (name .. "[" .. j .. "]") or name
+          local ok, err
+          if kind == "files" then
+            ok, err = check_file_shape(item, label)
+            if ok and fs then ok, err = check_file(item, label, fs) end
+          elseif type(item) ~= "string" then
+            ok, err = invalid(label, "type", "expected a URL string, got " .. type(item))
+          else
+            ok = true
+          end
+          if not ok then return nil, err end
+          if kind == "files" then
+            n = n + 1
+            parts[n] = file_part(item)
+          else -- a text part: its name and value as two entries (no table per part)
+            parts[n + 1], parts[n + 2] = name, item
+            n = n + 2
+          end
+        end
+      else
+        if type(v) ~= "string" then -- a string is sent as it is: the usual case, with no call
+          local ok, err = check_scalar(v, name)
+          if not ok then return nil, err end
+          v = scalar(v)
+        end
+        parts[n + 1], parts[n + 2] = name, v
+        n = n + 2
+      end
+    end
+  end
+  if extra then
+    table.sort(extra)
+    for i = 1, nextra do
+      parts[n + 1], parts[n + 2] = extra[i], scalar(params[extra[i]])
+      n = n + 2
+    end
+  end
+  for i = n + 1, 10 do parts[i] = nil end
+  return parts
 end
 
 return M

@@ -99,7 +99,19 @@ describe("c:start spec", function()
 
   it("checks every part: names, filenames and types refuse CR, LF, NUL and quotes", function()
     local function part(p) return function() c:start { url = "http://x/", parts = { p } } end end
-    raises("parts%[1%]: table expected", function() c:start { url = "http://x/", parts = { "x" } } end)
+    raises("parts%[1%]: table expected", function() c:start { url = "http://x/", parts = { 5 } } end)
+    -- a text part as two entries, name then value: both checked like a table's
+    raises("parts%[1%]: a name string needs its value after it", function()
+      c:start { url = "http://x/", parts = { "x" } }
+    end)
+    raises("parts%[2%]: string value expected, got number", function()
+      c:start { url = "http://x/", parts = { "x", 5 } }
+    end)
+    for _, bad in ipairs { "a\rb", "a\nb", "a\0b", 'a"b' } do
+      raises("parts%[1%]: a name contains CR, LF, NUL or '\"'", function()
+        c:start { url = "http://x/", parts = { bad, "v" } }
+      end)
+    end
     raises("parts%[1%].name: string expected", part { value = "v" })
     for _, bad in ipairs { "a\rb", "a\nb", "a\0b", 'a"b' } do
       raises("parts%[1%].name: contains CR, LF, NUL or '\"'", part { name = bad, value = "v" })
