@@ -152,6 +152,10 @@ build_curl() {
   # shellcheck disable=SC2086 # the flags are words
   (cd "$w" && ./configure -q $CURL_FLAGS --prefix="$CURL" CC="$WIN_CC") >>"$w.log" 2>&1 ||
     die "curl $VERSION: configure failed (see $w.log and $w/config.log)"
+  # what this build is for, as configure found it
+  for d in USE_SCHANNEL USE_THREADS_WIN32; do
+    grep -q "^#define $d 1" "$w/lib/curl_config.h" || die "curl $VERSION: configure did not choose $d (see $w/config.log)"
+  done
   (make -C "$w/lib" -j"$JOBS" && make -C "$w/lib" install && make -C "$w/include" install) >>"$w.log" 2>&1 ||
     die "curl $VERSION: the build failed (see $w.log)"
   [ -f "$CURL/bin/libcurl-4.dll" ] || die "curl $VERSION: no libcurl-4.dll was built"
