@@ -224,3 +224,4 @@ clean:
 
 # clean, and the Windows build's cache of downloads and third-party builds.
 distclean: clean clean-windows-cache
+	@rmdir .cache 2>/dev/null || true

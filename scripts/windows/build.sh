@@ -8,7 +8,7 @@
 # deb-src lines for the mirrors and suites this machine already uses), so
 # Debian's security patches are in; it is built with mingw-w64 and kept in
 # one cache folder (WIN_CACHE, default .cache/windows), keyed by each
-# package's Debian version and its recipe here: a second run only rebuilds
+# package's Debian version and this script: a second run only rebuilds
 # vinano's core.  `make distclean` (or `make clean-windows-cache`) removes it.
 #
 #   WIN_CACHE=... WIN_BUILD=build/windows WIN_JOBS=2 WARN="-Wall ..." sh scripts/windows/build.sh
@@ -24,6 +24,8 @@ WARN=${WARN:--Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter}
 LUAS=${WIN_LUAS:-lua5.4 luajit}
 
 say() { echo "check-windows: $*"; }
+# built WHAT SINCE: says how long a piece took
+built() { say "$1: $(($(date +%s) - $2)) s"; }
 die() { echo "check-windows: $*" >&2; exit 1; }
 
 # needs COMMAND PACKAGE: a missing tool says the exact line that installs it
@@ -109,9 +111,17 @@ unpack() {
   dpkg-source -q -x "$DSC" "$1" >"$1.log" 2>&1 || die "dpkg-source could not unpack $DSC (see $1.log)"
 }
 
-# A built piece lives in $CACHE/NAME-KEY and is complete when it has .done;
-# KEY is the Debian version plus a hash of the recipe's words.
-key() { printf '%s' "$*" | cksum | cut -d' ' -f1; }
+# A built piece lives in $CACHE/NAME-VERSION-KEY and is complete when it has
+# .done; KEY hashes the piece's words and this script, so that any change to
+# a recipe here builds it again rather than reuse what an older one made.
+RECIPE=$(cksum <"$0" | cut -d' ' -f1)
+# prune GLOB DIR: what older versions or recipes built of DIR's piece goes
+prune() {
+  for d in "$CACHE"/$1; do
+    [ "$d" = "$2" ] || rm -rf "$d"
+  done
+}
+key() { printf '%s %s %s' "$RECIPE" "$WIN_CC" "$*" | cksum | cut -d' ' -f1; }
 
 # ---- libcurl: Debian's curl, less the two patches that rename the library
 # for GnuTLS and NSS (Debian's rules pop them the same way), with Schannel,
@@ -127,7 +137,9 @@ CURL_FLAGS="--host=$HOST --with-schannel --disable-pthreads --enable-shared --di
 build_curl() {
   source_of curl
   CURL="$CACHE/curl-$VERSION-$(key "$CURL_FLAGS")"
+  prune "curl-*" "$CURL"
   [ -f "$CURL/.done" ] && return 0
+  t0=$(date +%s)
   say "building libcurl $VERSION for Windows (Schannel): a few minutes"
   w="$CACHE/work/curl"
   mkdir -p "$CACHE/work"
@@ -140,11 +152,16 @@ build_curl() {
   # shellcheck disable=SC2086 # the flags are words
   (cd "$w" && ./configure -q $CURL_FLAGS --prefix="$CURL" CC="$WIN_CC") >>"$w.log" 2>&1 ||
     die "curl $VERSION: configure failed (see $w.log and $w/config.log)"
+  # what this build is for, as configure found it
+  for d in USE_SCHANNEL USE_THREADS_WIN32; do
+    grep -q "^#define $d 1" "$w/lib/curl_config.h" || die "curl $VERSION: configure did not choose $d (see $w/config.log)"
+  done
   (make -C "$w/lib" -j"$JOBS" && make -C "$w/lib" install && make -C "$w/include" install) >>"$w.log" 2>&1 ||
     die "curl $VERSION: the build failed (see $w.log)"
   [ -f "$CURL/bin/libcurl-4.dll" ] || die "curl $VERSION: no libcurl-4.dll was built"
   rm -rf "$w" "$w.log"
   : >"$CURL/.done"
+  built "libcurl built" "$t0"
 }
 
 # ---- Lua 5.4: the release tarball inside Debian's source (Debian's other
@@ -153,7 +170,9 @@ build_curl() {
 build_lua54() {
   source_of lua5.4
   LUA54="$CACHE/lua5.4-$VERSION-$(key mingw)"
+  prune "lua5.4-*" "$LUA54"
   [ -f "$LUA54/.done" ] && return 0
+  t0=$(date +%s)
   say "building Lua 5.4 $VERSION for Windows"
   w="$CACHE/work/lua5.4"
   rm -rf "$w" && mkdir -p "$w"
@@ -173,13 +192,16 @@ build_lua54() {
   echo "$cves" >"$LUA54/cve-patches"
   rm -rf "$w" "$w.log"
   : >"$LUA54/.done"
+  built "Lua 5.4 built" "$t0"
 }
 
 # ---- LuaJIT 2.1: Debian's source with its patches, cross-built.
 build_luajit() {
   source_of luajit
   LUAJIT="$CACHE/luajit-$VERSION-$(key Windows)"
+  prune "luajit-*" "$LUAJIT"
   [ -f "$LUAJIT/.done" ] && return 0
+  t0=$(date +%s)
   say "building LuaJIT $VERSION for Windows"
   w="$CACHE/work/luajit"
   mkdir -p "$CACHE/work"
@@ -191,6 +213,7 @@ build_luajit() {
   cp "$w/src/lua.h" "$w/src/luaconf.h" "$w/src/lualib.h" "$w/src/lauxlib.h" "$w/src/luajit.h" "$LUAJIT/include/"
   rm -rf "$w" "$w.log"
   : >"$LUAJIT/.done"
+  built "LuaJIT built" "$t0"
 }
 
 # ---- lua-cjson for one Lua: Debian's source, built by its own Makefile with
@@ -202,7 +225,9 @@ build_cjson() {
   lua=$1 luadir=$2 luadll=$3 extra=${4:-}
   source_of lua-cjson
   CJSON="$CACHE/cjson-$VERSION-$lua-$(basename "$luadir")-$(key "$extra")"
+  prune "cjson-*-$lua-*" "$CJSON"
   [ -f "$CJSON/.done" ] && return 0
+  t0=$(date +%s)
   say "building lua-cjson $VERSION for $lua"
   w="$CACHE/work/cjson-$lua"
   mkdir -p "$CACHE/work"
@@ -214,6 +239,7 @@ build_cjson() {
   cp "$w/cjson.dll" "$CJSON/"
   rm -rf "$w" "$w.log"
   : >"$CJSON/.done"
+  built "lua-cjson for $lua built" "$t0"
 }
 
 # ---- vinano's core for one Lua, with the Linux build's warnings as errors,

@@ -4,7 +4,7 @@ local test, S = ...
 local async = require "vinano.async"
 
 test("submit_async then wait polls the task until it is done", function()
-  S.set { task_delay = 0.5 }
+  S.set { task_delay = 1.5 } -- several polls at 0.2 s, with room for a slow machine
   local client = S.client()
   local task, err = client:submit_async { prompt = "a slow lighthouse" }
   assert(task, tostring(err))
@@ -27,7 +27,7 @@ test("submit_async then wait polls the task until it is done", function()
 end)
 
 test("the frame driver's update(0) keeps the frames coming with three requests in flight", function()
-  S.fault { action = "delay", seconds = 1.5, times = 3, path = "/api/v2/images/generate" }
+  S.fault { action = "delay", seconds = 2, times = 3, path = "/api/v2/images/generate" }
   local client = S.client()
   async.host()
   local results = {}
@@ -45,7 +45,7 @@ test("the frame driver's update(0) keeps the frames coming with three requests i
     frames = frames + 1
     if not (results[1] or results[2] or results[3]) then
       frames_waiting = frames_waiting + 1
-      if not all_in_flight and frames_waiting % 10 == 0 then
+      if not all_in_flight and frames_waiting % 5 == 0 then
         local log = S.api_requests()
         local open = 0
         for _, e in ipairs(log) do

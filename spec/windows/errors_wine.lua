@@ -41,9 +41,12 @@ test("429: Retry-After is honoured, then the request goes through", function()
   assert(retries[1].retry_after and retries[1].retry_after > 0, "retry_after: " .. tostring(retries[1].retry_after))
   assert(retries[1].delay >= retries[1].retry_after,
     "waited " .. retries[1].delay .. " s of " .. retries[1].retry_after)
-  local statuses = {}
-  for i, e in ipairs(S.api_requests()) do statuses[i] = ("%d"):format(e.status) end
+  local log, statuses = S.api_requests(), {}
+  for i, e in ipairs(log) do statuses[i] = ("%d"):format(e.status) end
   S.eq("200 429 200", table.concat(statuses, " "), "statuses at the mock")
+  -- the mock's own clock: the retry arrived no sooner than Retry-After said
+  local gap = log[3].time - log[2].time
+  assert(gap >= retries[1].retry_after - 0.05, ("the retry came %.2f s after the 429"):format(gap))
 end)
 
 test("429 with max_retries = 0 fails at once with retry_after", function()

@@ -1,7 +1,8 @@
 -- HTTPS through Schannel: the mock behind a local TLS server (socat), whose
 -- certificate a test CA signed; ca_file names that CA.  A certificate that
 -- CA did not sign is refused before the request (and the token) is sent.
--- Not tested: the system's store (no ca_file).  Wine's Schannel accepts any
+-- With ca_file, libcurl 7.88's Schannel checks the certificate's DNS names
+-- only, so the URLs name localhost.  Not tested: the system's store (no ca_file).  Wine's Schannel accepts any
 -- certificate then (it does not validate in InitializeSecurityContext, as
 -- Windows does), so only real Windows could show that refusal.
 local test, S = ...
@@ -23,5 +24,15 @@ test("a certificate the CA did not sign is refused, and nothing is sent", functi
   S.eq("network", err.kind, "kind (" .. tostring(err) .. ")")
   S.eq(false, err.request_sent, "request_sent")
   assert(err.curl_code == 60 or err.curl_code == 35, "curl_code " .. tostring(err.curl_code) .. ": " .. tostring(err))
+  S.eq(0, #S.api_requests(), "requests")
+end)
+
+test("with ca_file, an IP address URL fails the name check: libcurl 7.88's Schannel matches DNS names only", function()
+  -- the same server and certificate (whose names are DNS:localhost and IP:127.0.0.1)
+  local url = S.tls_url:gsub("//localhost:", "//127.0.0.1:")
+  local res, err = S.client({ base_url = url, ca_file = S.tls_ca, max_retries = 0 }):generate { prompt = "never sent" }
+  S.eq(nil, res, "result")
+  S.eq("network", err.kind, "kind (" .. tostring(err) .. ")")
+  S.matches("connection hostname %(127%.0%.0%.1%)", err.message, "message")
   S.eq(0, #S.api_requests(), "requests")
 end)
