@@ -130,7 +130,7 @@ end
 
 local function classify(op, t)
   local res, err = response.classify(t:result(), { op = op, max_response = client.max_response,
-    unix_now = os.time() })
+    unix_now = os.time(), core = client.core })
   return res, err
 end
 

@@ -352,7 +352,7 @@ elseif mode == "part" then
   local facts = check_facts(t:result())
   t:close()
   local fs = { stat = client.core.stat, readable = client.core.readable }
-  local ctx = { op = "generate", max_response = client.max_response, unix_now = os.time() }
+  local ctx = { op = "generate", max_response = client.max_response, unix_now = os.time(), core = client.core }
   local real_perform = transport.perform
   local body
   if what == "validate" then -- validation, shape, files and the parts: one pass (what generate runs)
