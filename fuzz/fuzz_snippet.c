@@ -14,7 +14,8 @@
  * survives in any output (markers set aside); the snippet is well formed
  * (quoted, every byte below 0x20 or above 0x7e, '"' and '\' escaped, then
  * "", "..." or " (empty)"); after an AUTHORIZATION: line in the snippet
- * nothing but the marker follows up to the line's end.
+ * nothing but the marker follows up to the line's end; where
+ * vn_redact_needed says no, the redaction leaves the text as it is.
  */
 #include "harness.h"
 
@@ -125,6 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     red.len = 0;
     if (!vn_trace_redact(body.data ? body.data : "", body.len, token, tokn, mode, &red)) goto out;
     check_no_piece(red.data ? red.data : "", red.len, token, tokn, "a piece of the token in the redacted text");
+    if (!vn_redact_needed(body.data ? body.data : "", body.len, token, tokn, mode))
+      VN_CHECK(red.len == body.len && (body.len == 0 || memcmp(red.data, body.data, body.len) == 0),
+               "vn_redact_needed said no, but the redaction changed the text");
   }
 out:
   vn_buffer_free(&body);

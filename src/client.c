@@ -380,6 +380,10 @@ static int c_redact(lua_State *L) {
   const char *s = luaL_checklstring(L, 2, &n);
   int lines = luaL_checkoption(L, 3, "lines", modes) == 0;
   vn_buffer out = {NULL, 0, 0};
+  if (!vn_redact_needed(s, n, c->cfg.trace.token, c->cfg.trace.tokn, lines)) { /* nothing to hide: s itself */
+    lua_settop(L, 2);
+    return 1;
+  }
   if (!vn_trace_redact(s, n, c->cfg.trace.token, c->cfg.trace.tokn, lines, &out)) {
     vn_buffer_free(&out);
     return luaL_error(L, "vinano: out of memory");

@@ -58,6 +58,32 @@ static int add_masked(vn_buffer *out, const char *s, size_t n, const char *token
   return vn_buffer_add(out, s + start, n - start);
 }
 
+/* Whether s[0..n) holds the token, or (lines) "authorization" in any case:
+ * what vn_trace_redact could change.  No false "no": the common answer, a
+ * body or header block with nothing to hide, costs one pass and no copy. */
+int vn_redact_needed(const char *s, size_t n, const char *token, size_t tokn, int lines) {
+  static const char word[] = "authorization";
+  const size_t wn = sizeof word - 1;
+  size_t i, k;
+  if (token && tokn > 0 && tokn <= n) {
+    for (i = 0; i + tokn <= n; i++) {
+      const char *p = (const char *)memchr(s + i, token[0], n - tokn + 1 - i);
+      if (!p) break;
+      i = (size_t)(p - s);
+      if (memcmp(p, token, tokn) == 0) return 1;
+    }
+  }
+  if (lines) {
+    for (i = 0; i + wn <= n; i++) {
+      if ((s[i] | 0x20) != 'a') continue;
+      for (k = 1; k < wn && lower((unsigned char)s[i + k]) == word[k]; k++) {
+      }
+      if (k == wn) return 1;
+    }
+  }
+  return 0;
+}
+
 int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, int lines, vn_buffer *out) {
   size_t i = 0;
   if (!token) tokn = 0;

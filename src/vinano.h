@@ -54,6 +54,9 @@ long vn_seconds_to_ms(double s);
  * HTTP/1 header or h2/h3 trace line) replaced by "<redacted>".  0: out of
  * memory. */
 int vn_trace_redact(const char *in, size_t n, const char *token, size_t tokn, int lines, vn_buffer *out);
+/* Whether vn_trace_redact could change in[0..n): 0 means it would copy it as
+ * it is (a cheap check, no allocation). */
+int vn_redact_needed(const char *in, size_t n, const char *token, size_t tokn, int lines);
 /* A server's text quoted for an error message: redacted as above (lines on),
  * then cut to max bytes (never inside a marker), then escaped (\" \\ \xHH for
  * control and non-ASCII bytes) between double quotes, "..." after a cut and
