@@ -203,6 +203,7 @@ say("")
 if cg then
   local n1, n2, dir, p1, p2 = tonumber(cg[2]), tonumber(cg[3]), cg[4], tonumber(cg[5]), tonumber(cg[6])
   local m1, m2, fr1, fr2 = tonumber(cg[7]), tonumber(cg[8]), tonumber(cg[9]), tonumber(cg[10])
+  local bj1, bj2 = tonumber(cg[11]), tonumber(cg[12])
   local function load(name, n)
     local t = {}
     local fh = io.open(("%s/cgsum.%s.%d"):format(dir, name, n))
@@ -301,6 +302,11 @@ if cg then
     if many or asy then
       say("  64 in flight, Lua 5.4 (run of %d - run of %d requests): generate_many %.0f Ir per request,"
         .. " core:start/step %.0f", m2, m1, many or -1, asy or -1)
+    end
+    local batch = bj1 and pair("batch", bj1, bj2)
+    if batch then
+      say("  batch.run, 8 in flight, Lua 5.4 (run of %d - run of %d jobs): %.0f Ir per job"
+        .. " (a submit, a poll, a download, four journal lines)", bj2, bj1, batch)
     end
     local req_ir = pair("require", 0, 1)
     if req_ir then say("  require \"vinano\" in a fresh Lua 5.4 (minus an empty lua5.4 -e ''): %.0f Ir", req_ir) end

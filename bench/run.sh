@@ -185,6 +185,9 @@ done
 [ -n "$NGINX_PID" ] || die "nginx did not start: $(tail -5 "$TMP/nginx.out" "$TMP/error.log" 2>/dev/null)"
 BASE=https://127.0.0.1:$PORT
 log "nginx (pid $NGINX_PID) on $BASE"
+# a finished task's image is a small file on this server (what the batch downloads)
+cp "$TMP/a.png" "$W/files/img.png"
+sed "s|https://cdn.vinano.ai/generated/[^\"]*|$BASE/files/img.png|" "$W/_body/generate.json" > "$W/_body/status.json"
 
 # keep-alive, both protocols: the second request must reuse the connection
 for proto in --http2 --http1.1; do
@@ -416,6 +419,13 @@ cg many $M1 "${VCG[@]}" manycalls "$BASE" "$CA" 64 $M1
 cg many $M2 "${VCG[@]}" manycalls "$BASE" "$CA" 64 $M2
 cg asyncc $M1 "${VCG[@]}" async "$BASE" "$CA" 64 $M1 1 0
 cg asyncc $M2 "${VCG[@]}" async "$BASE" "$CA" 64 $M2 1 0
+# a batch of B1 and of B2 jobs, 8 in flight: each a submit, a poll and a download, with the journal
+B1=16
+B2=96
+rm -rf "$TMP/batch.$B1" "$TMP/batch.$B2"
+mkdir -p "$TMP/batch.$B1" "$TMP/batch.$B2"
+cg batch $B1 "${VCG[@]}" batchcalls "$BASE" "$CA" 8 $B1 "$TMP/batch.$B1"
+cg batch $B2 "${VCG[@]}" batchcalls "$BASE" "$CA" 8 $B2 "$TMP/batch.$B2"
 # a frame with 10 requests in flight, nothing arriving: (F2 - F1) / (F2 - F1) update(0) calls
 F1=200
 F2=2200
@@ -446,7 +456,7 @@ cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
 # require "vinano" in instructions (the wall-clock median moves with the machine's load)
 cg require 1 lua5.4 -e 'require "vinano"'
 cg require 0 lua5.4 -e ''
-side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2"
+side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2|$B1|$B2"
 # the profiles themselves, and callgrind_annotate's inclusive view of the
 # 160-request vinano run, kept for reading (out/callgrind/)
 cp "$TMP"/cg.vinano.* "$TMP"/cg.floor.* "$TMP"/cg.core.* "$CGOUT"/ 2>/dev/null || true

@@ -308,6 +308,23 @@ elseif mode == "manycalls" then
     if results[i].kind then error("vinano_bench: " .. tostring(results[i])) end
   end
 
+elseif mode == "batchcalls" then
+  -- batchcalls BASE CA INFLIGHT N DIR: one generate first (the connection),
+  -- then one batch.run of N jobs, INFLIGHT in flight, each a submit, a poll
+  -- (the bench's task is done at once) and a download of a small image into
+  -- DIR, with its journal there (for callgrind)
+  local inflight, n, dir = tonumber(arg[4]), tonumber(arg[5]), arg[6]
+  local client = new_client()
+  check(client:generate(params_with()))
+  local jobs = {}
+  for i = 1, n do jobs[i] = { prompt = "job " .. i, out = ("%s/%d.png"):format(dir, i) } end
+  local s = assert(require("vinano.batch").run(client, jobs, { journal = dir .. "/batch.journal",
+    concurrency = inflight, first_poll = 0, min_first_poll = 0 }))
+  if not s.ok or s.stats.saved ~= n then
+    error(("vinano_bench: batch: %d of %d saved: %s"):format(s.stats.saved, n,
+      tostring(s.failures[1] and s.failures[1].message)))
+  end
+
 elseif mode == "frame" then
   -- frame BASE CA INFLIGHT ITER: INFLIGHT generates held by the server, then
   -- ITER async.update(0) calls (what a game's frame costs; for callgrind)

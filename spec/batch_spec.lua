@@ -416,6 +416,29 @@ describe("vinano.batch", function()
     assert.is_nil(env.read_file(dir .. "/d.journal"))
   end)
 
+  it("outside a task drives its jobs on the core itself: every request from the caller's thread", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 0.3, rate_limit = 200 }
+    local main = coroutine.running() -- nil (5.1) or the main thread
+    local ops, in_task, peak = {}, 0, 0
+    local client = env.client(mock, { on_request = function(info)
+      ops[info.op] = (ops[info.op] or 0) + 1
+      if coroutine.running() ~= main or async.current() then in_task = in_task + 1 end
+    end })
+    local jobs = {}
+    for i = 1, 6 do jobs[i] = { prompt = "thread " .. i, out = ("%s/t%d.png"):format(dir, i) } end
+    local s = assert(batch.run(client, jobs, { journal = dir .. "/t.journal", concurrency = 3, first_poll = 0.3,
+      poll_interval = 0.2, on_event = function(_, _, d) peak = math.max(peak, d.progress.in_flight) end }))
+    assert.is_true(s.ok)
+    assert.are.equal(6, s.stats.saved)
+    assert.are.equal(6, ops.submit)
+    assert.are.equal(6, ops.download)
+    assert.are.equal(s.stats.requests.poll, ops.poll)
+    assert.are.equal(0, in_task) -- no coroutine, no task: the caller's own thread sent every request
+    assert.are.equal(0, async.default.live)
+    assert.are.equal(3, peak)
+    for i = 1, 6 do assert_png(("%s/t%d.png"):format(dir, i)) end
+  end)
+
   it("yields inside a vinano.async task", function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 0.5, rate_limit = 200 }
     local client = env.client(mock)

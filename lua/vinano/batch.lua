@@ -6,12 +6,17 @@
 --     { prompt = "a dog", out = "out/dog.png", id = "dog" },
 --   }, { journal = "out/batch.journal", concurrency = 4, budget = 500 })
 --
--- Built on the client's public calls only (submit_async, poll, download):
--- every paid job gets a task id, written to the journal before anything
+-- Every paid job gets a task id, written to the journal before anything
 -- depends on it, so a rerun finds the task instead of paying again.  See
--- README "Batches" for what the journal guarantees.
+-- README "Batches" for what the journal guarantees.  A job's requests are
+-- the client's own calls (submit, poll, download: the same attempts,
+-- limiter and hooks as client:submit_async, poll and download), driven on
+-- the core directly outside a task (vinano.many), by the scheduler inside
+-- one.
 local vinano = require "vinano"
 local async = require "vinano.async"
+local call = require "vinano.call"
+local many = require "vinano.many"
 local jobs_mod = require "vinano.batch.jobs"
 local journal_mod = require "vinano.batch.journal"
 local timing_mod = require "vinano.batch.timing"
@@ -331,32 +336,56 @@ local function run(client, list, opts)
     finish(job, line.uncertain and "uncertain" or "failed", line)
   end
 
-  local function submit(job)
+  -- A job is a machine of call.lua's protocol (next / settle / after), so
+  -- that one description of a job's steps is driven either by vinano.many
+  -- on the core directly (no coroutine per job) or by call.drive inside a
+  -- task.  Its requests are the client's own call machines (submit, poll,
+  -- download: their attempts, limiter, deadline and hooks), one at a time;
+  -- between polls it sleeps.  `phase` says what comes next:
+  --   submit -> first_wait -> [sleep] -> poll (-> sleep -> poll ...) -> download -> over
+  local Job = {}
+  Job.__index = Job
+
+  -- The job's outcome is decided: nothing more to do.
+  function Job:over()
+    self.phase = "over"
+  end
+
+  function Job:submit()
+    local job = self.job
     local estimate = vinano.estimate_credits(job.params)
     if budget and committed() + reserved + estimate > budget then
       halt("budget")
-      return nil, ("the budget of %d credits would be passed (%d committed, %d reserved, this job %d)")
-        :format(budget, committed(), reserved, estimate)
+      not_started(job, ("the budget of %d credits would be passed (%d committed, %d reserved, this job %d)")
+        :format(budget, committed(), reserved, estimate))
+      return self:over()
     end
-    reserved = reserved + estimate -- before the limiter's wait, which other workers spend checking too
+    reserved = reserved + estimate -- before the limiter's wait, which other jobs spend checking too
     stats.in_flight = stats.in_flight + 1
+    self.estimate = estimate
     -- `submitting` goes to disk right before the bytes leave (after the
     -- client's rate limiter let the request go), so the window in which a
     -- kill leaves the job uncertain is only the request itself
-    local recorded = false
-    local res, err = client:submit_async(job.params, { on_send = function()
-      if recorded then return end
-      recorded = true
+    local c, err = client:_call("submit", job.params, nil, { on_send = function()
+      if self.recorded then return end
+      self.recorded = true
       reserved = reserved - estimate -- from here on the journal counts it
       if not record { id = job.id, state = "submitting", params = job.canon, out = job.out, estimate = estimate } then
         error("the journal could not be written: " .. tostring(summary.error), 0)
       end
       event(job, "submitting", { estimate = estimate })
     end })
+    if not c then return self:submitted(nil, err) end
+    self.call, self.done = c, Job.submitted
+  end
+
+  function Job:submitted(res, err)
+    local job, estimate = self.job, self.estimate
+    local recorded = self.recorded
     if not recorded then reserved = reserved - estimate end
+    self:over()
     if not recorded and err and err.kind == "callback" then
-      finish(job, "interrupted", { message = summary.error })
-      return false
+      return finish(job, "interrupted", { message = summary.error })
     end
     count("submit", res or err)
     if not res then
@@ -364,82 +393,108 @@ local function run(client, list, opts)
       if err.kind == "insufficient_credits" then halt("insufficient_credits") end
       -- never sent (no `submitting` line: validation, the limiter's deadline) is never uncertain
       local uncertain = recorded and not REFUSED[err.kind] and err.request_sent ~= false
-      fail(job, { phase = "submit", kind = err.kind, status = err.status, uncertain = uncertain or nil,
+      return fail(job, { phase = "submit", kind = err.kind, status = err.status, uncertain = uncertain or nil,
         message = uncertain and ("the submission may have reached the server: " .. tostring(err.message))
           or err.message })
-      return false
     end
     -- response.lua leaves only a finite cost >= 0; none: the estimate
     local cost = type(res.credits) == "table" and res.credits.cost or estimate
     stats.submitted = stats.submitted + 1
     if not record { id = job.id, state = "submitted", task_id = res.task_id, cost = cost } then
-      finish(job, "interrupted", { message = summary.error })
-      return false
+      return finish(job, "interrupted", { message = summary.error })
     end
     event(job, "submitted", { task_id = res.task_id, cost = cost })
-    return res.task_id, vinano.now()
+    self.task_id, self.since = res.task_id, vinano.now()
+    self.phase = "first_wait"
   end
 
-  -- Polls until done; returns the image URLs and the cost, or nil.
-  local function wait(job, task_id, since)
-    local t0 = since
+  -- Before the first poll: as long as tasks of this model took so far.
+  function Job:first_wait()
+    local job, t0 = self.job, self.since
     if not t0 then -- submitted by an earlier run: its clock started then
       local rec = records[job.id]
       t0 = vinano.now() - math.max(0, os.time() - (tonumber(rec and rec.t) or os.time()))
     end
+    self.t0, self.deadline_task, self.errors = t0, vinano.now() + task_timeout, 0
+    self.phase = "poll"
     local delay = timing:first_delay(job.model) - (vinano.now() - t0)
-    local deadline = vinano.now() + task_timeout
-    local pending_at, errors = nil, 0
-    while true do
-      if delay > 0 then async.sleep(delay) end
-      if abort then
-        finish(job, "interrupted", { message = "stopped: " .. tostring(stop) .. " (task " .. task_id .. " kept)" })
-        return nil
-      end
-      local st, err = client:poll(task_id)
-      count("poll", st or err)
-      local elapsed = vinano.now() - t0
-      if st and st.state == "done" then
-        if since then timing:record(job.model, pending_at, elapsed) end
-        local cost = type(st.credits) == "table" and st.credits.cost or nil
-        return st.images, cost
-      elseif st and st.state == "failed" then
-        local msg = st.message or st.error or st.msg or st.detail
-        fail(job, { phase = "task", kind = "task_failed", task_id = task_id, status = tonumber(st.status),
-          message = "the server reports the task failed: " .. (type(msg) == "string" and msg or "no reason given") })
-        return nil
-      elseif st then
-        pending_at, errors = elapsed, 0
-      else
-        if STOP_ALL[err.kind] then
-          halt(err.kind, true)
-          finish(job, "interrupted", { message = err.message })
-          return nil
-        end
-        errors = errors + 1
-        if errors >= max_poll_errors then
-          fail(job, { phase = "poll", kind = err.kind, status = err.status, task_id = task_id,
-            message = err.message .. " (the task id is kept: a rerun polls it again)" })
-          return nil
-        end
-      end
-      if vinano.now() >= deadline then
-        fail(job, { phase = "poll", kind = "timeout", task_id = task_id,
-          message = ("task %s still pending after %g s (a rerun polls it again)"):format(task_id, task_timeout) })
-        return nil
-      end
-      delay = interval
-    end
+    if delay > 0 then return "sleep", delay end
   end
 
-  local function save(job, images)
+  function Job:poll()
+    local job = self.job
+    if abort then
+      finish(job, "interrupted", { message = "stopped: " .. tostring(stop) .. " (task " .. self.task_id .. " kept)" })
+      return self:over()
+    end
+    local c, err = client:_call("poll", self.task_id)
+    if not c then return self:polled(nil, err) end
+    self.call, self.done = c, Job.polled
+  end
+
+  function Job:polled(st, err)
+    local job, task_id = self.job, self.task_id
+    count("poll", st or err)
+    local elapsed = vinano.now() - self.t0
+    self:over()
+    if st and st.state == "done" then
+      if self.since then timing:record(job.model, self.pending_at, elapsed) end
+      local cost = type(st.credits) == "table" and st.credits.cost or nil
+      return self:task_done(st.images, cost)
+    elseif st and st.state == "failed" then
+      local msg = st.message or st.error or st.msg or st.detail
+      return fail(job, { phase = "task", kind = "task_failed", task_id = task_id, status = tonumber(st.status),
+        message = "the server reports the task failed: " .. (type(msg) == "string" and msg or "no reason given") })
+    elseif st then
+      self.pending_at, self.errors = elapsed, 0
+    else
+      if STOP_ALL[err.kind] then
+        halt(err.kind, true)
+        return finish(job, "interrupted", { message = err.message })
+      end
+      self.errors = self.errors + 1
+      if self.errors >= max_poll_errors then
+        return fail(job, { phase = "poll", kind = err.kind, status = err.status, task_id = task_id,
+          message = err.message .. " (the task id is kept: a rerun polls it again)" })
+      end
+    end
+    if vinano.now() >= self.deadline_task then
+      return fail(job, { phase = "poll", kind = "timeout", task_id = task_id,
+        message = ("task %s still pending after %g s (a rerun polls it again)"):format(task_id, task_timeout) })
+    end
+    self.phase = "poll"
+    return "sleep", interval
+  end
+
+  function Job:task_done(images, cost)
+    local job = self.job
+    cost = cost or (records[job.id] or {}).cost
+    stats.credits = stats.credits + (cost or 0)
+    if not record { id = job.id, state = "done", task_id = self.task_id, images = images, cost = cost } then
+      return finish(job, "interrupted", { message = summary.error })
+    end
+    event(job, "done", { task_id = self.task_id, images = images, cost = cost })
+    self.images, self.phase = images, "download"
+  end
+
+  function Job:download()
+    local job, images = self.job, self.images
+    self:over()
+    if type(images) ~= "table" or type(images[1]) ~= "string" then
+      return fail(job, { phase = "task", kind = "decode", message = "the finished task lists no image URL" })
+    end
     -- the core makes missing folders (no shell); a failure is the download's io error
-    local res, err = client:download(images[1], job.out, { mkdir = true })
+    local c, err = client:_call("download", images[1], job.out, { mkdir = true })
+    if not c then return self:downloaded(nil, err) end
+    self.call, self.done = c, Job.downloaded
+  end
+
+  function Job:downloaded(res, err)
+    local job = self.job
     count("download", res or err)
     if not res then
-      fail(job, { phase = "download", kind = err.kind, status = err.status,
+      return fail(job, { phase = "download", kind = err.kind, status = err.status,
         message = err.message .. " (the URL is kept: a rerun downloads it again)" })
-      return
     end
     local size = fs.size(job.out)
     if record { id = job.id, state = "saved", path = job.out, size = size } then
@@ -449,65 +504,94 @@ local function run(client, list, opts)
     end
   end
 
-  local function process(job)
+  -- The protocol.  A phase may give a wait ("sleep", s) or start a call;
+  -- the call's own waits and its transfer pass through to the driver.
+  function Job:next()
+    while true do
+      local c = self.call
+      if c then
+        local what, a, b = c:next()
+        if what ~= "done" then
+          self.deadline = c.deadline -- a gate is waited for until then
+          return what, a, b
+        end
+        self.call = nil
+        self.done(self, a, b)
+      elseif self.phase == "over" then
+        return "done"
+      else
+        local what, a = self[self.phase](self)
+        if what then return what, a end
+      end
+    end
+  end
+
+  function Job:settle(facts, raised)
+    self.call:settle(facts, raised)
+  end
+
+  function Job:after()
+    local what, a, b = self.call:after()
+    if what ~= "done" then return what, a, b end
+    self.call = nil
+    self.done(self, a, b)
+    return self:next()
+  end
+
+  -- The machine of job i of the order, or nil when it needs no request.
+  local function start(i)
+    local job = order[i]
     stats.queued = stats.queued - 1
     local rec = records[job.id]
     if job.action == "skip" then
       stats.skipped = stats.skipped + 1
       event(job, "skipped", { path = job.out, size = rec.size })
-      return
+      return nil
     elseif job.action == "uncertain" then
       stats.uncertain = stats.uncertain + 1
       local reason = rec.failed and rec.failed.message or
         "killed between `submitting` and `submitted`: the request may have reached the server"
       summary.uncertain[#summary.uncertain + 1] = { id = job.id, out = job.out, reason = reason }
       event(job, "uncertain", { message = reason })
-      return
+      return nil
     end
     if abort or (stop and job.action == "submit") then
-      return not_started(job, "stopped: " .. tostring(stop))
+      not_started(job, "stopped: " .. tostring(stop))
+      return nil
     end
-    local images, task_id, since
+    local m = setmetatable({ job = job, client = client, phase = "submit", call = false, done = false,
+      deadline = 0, recorded = false }, Job)
     if job.action == "download" then
       stats.in_flight = stats.in_flight + 1
-      images = rec.images
-    else
-      if job.action == "poll" then
-        stats.in_flight = stats.in_flight + 1
-        task_id = rec.task_id
-      else
-        task_id, since = submit(job)
-        if task_id == nil then return not_started(job, since) end
-        if not task_id then return end
-      end
-      local cost
-      images, cost = wait(job, task_id, since)
-      if not images then return end
-      cost = cost or (records[job.id] or {}).cost
-      stats.credits = stats.credits + (cost or 0)
-      if not record { id = job.id, state = "done", task_id = task_id, images = images, cost = cost } then
-        return finish(job, "interrupted", { message = summary.error })
-      end
-      event(job, "done", { task_id = task_id, images = images, cost = cost })
+      m.images, m.phase = rec.images, "download"
+    elseif job.action == "poll" then
+      stats.in_flight = stats.in_flight + 1
+      m.task_id, m.phase = rec.task_id, "first_wait"
     end
-    if type(images) ~= "table" or type(images[1]) ~= "string" then
-      return fail(job, { phase = "task", kind = "decode", message = "the finished task lists no image URL" })
-    end
-    save(job, images)
+    return m
   end
 
-  local next_job = 0
-  local function worker()
-    while next_job < #order do
-      next_job = next_job + 1
-      process(order[next_job])
+  local concurrency = math.min(opts.concurrency or 4, #order)
+  if concurrency > 0 then
+    if not async.current() then -- nothing else runs meanwhile (batch.run saw to it)
+      many.run(#order, concurrency, start, function() end)
+    else
+      -- inside a task: a worker per slot drives its jobs' machines
+      -- through the scheduler (no pcall around a yield: PUC 5.1 cannot; a
+      -- raise leaves the journal to the collector, every line of it on disk)
+      local next_job = 0
+      local function worker()
+        while next_job < #order do
+          next_job = next_job + 1
+          local m = start(next_job)
+          if m then call.drive(m) end
+        end
+      end
+      local workers = {}
+      for k = 1, concurrency do workers[k] = worker end
+      async.all(workers)
     end
   end
-  local workers = {}
-  for k = 1, math.min(opts.concurrency or 4, #order) do workers[k] = worker end
-  -- no pcall around a yield (PUC 5.1 cannot); a raise leaves the journal
-  -- to the collector, every line of it already on disk
-  if #workers > 0 then async.all(workers) end
   journal:close()
 
   summary.stopped = stop
@@ -533,13 +617,15 @@ end
 ---@return vinano.BatchSummary|nil summary
 ---@return vinano.Error|nil err
 function M.run(client, jobs, opts)
-  argcheck(type(client) == "table" and type(client.submit_async) == "function", 1, "client expected")
+  argcheck(type(client) == "table" and type(client._call) == "function", 1, "vinano client expected")
   argcheck(type(jobs) == "table", 2, "list of jobs expected")
   opts = opts or {}
   argcheck(type(opts) == "table", 3, "options table expected")
   argcheck(type(opts.journal) == "string", 3, "opts.journal: the journal file path is required")
   options.check(opts, OPTIONS, "batch.run", 2)
-  if async.current() then return run(client, jobs, opts) end
+  -- alone on this thread, the jobs are driven on the core directly;
+  -- beside other tasks, by the scheduler that also runs those
+  if async.current() or many.alone() then return run(client, jobs, opts) end
   return async.run(run, client, jobs, opts)
 end
 

@@ -317,6 +317,20 @@ local function escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
+-- The call of a poll (nothing sent yet), or nil and the refusal.
+local function poll_call(self, task_id, opts)
+  if self.refusal then return refused(self) end
+  local ok, err = validate.task_id(task_id)
+  if not ok then return nil, err end
+  if not self.has_token then return no_token() end
+  local ep = api.endpoints.poll
+  local url = self.base_url .. ep.path .. "?" .. ep.query .. "=" .. escape(task_id)
+  local stall = opts and opts.stall or self.stall_timeout
+  return call.start(self, "poll", function(left)
+    return { method = "GET", url = url, auth = true, timeout = left, stall = stall }
+  end, opts)
+end
+
 ---What `client:poll` returns (and `client:wait` once done): the server's
 ---answer (fields of vinano.Result when done) plus `state`.
 ---@class vinano.TaskStatus: vinano.Result
@@ -333,16 +347,9 @@ function Client:poll(task_id, opts)
   argcheck(getmetatable(self) == Client, 1, "poll", "client expected (use client:%s)", "poll")
   argcheck(t == "string" or t == "number", 1, "poll", "task id expected, got %s", t)
   check_opts(opts, 2, "poll")
-  if self.refusal then return refused(self) end
-  local ok, err = validate.task_id(task_id)
-  if not ok then return nil, err end
-  if not self.has_token then return no_token() end
-  local ep = api.endpoints.poll
-  local url = self.base_url .. ep.path .. "?" .. ep.query .. "=" .. escape(task_id)
-  local stall = opts and opts.stall or self.stall_timeout
-  return call.run(self, "poll", function(left)
-    return { method = "GET", url = url, auth = true, timeout = left, stall = stall }
-  end, opts)
+  local c, err = poll_call(self, task_id, opts)
+  if not c then return nil, err end
+  return call.drive(c, opts)
 end
 
 local function sleep_between(self, opts, seconds)
@@ -407,22 +414,37 @@ function Client:wait(task_id, opts)
   end
 end
 
-local function get(self, op, url, sink, opts)
+-- The call of a download (sink: a path) or a fetch (sink nil), nothing
+-- sent yet, or nil and the refusal.
+local function get_call(self, op, url, sink, opts)
   if self.refusal and route.same_origin(core.parse_url, self.base, url) then return refused(self) end
   local ok, why = route.check_url(core.parse_url, url)
   if not ok then return errors.invalid("url", "url", why) end
   local auth = self.has_token and route.same_origin(core.parse_url, self.base, url)
   local stall = opts and opts.stall or self.stall_timeout
   local mkdir = opts and opts.mkdir == true
-  local res, err = call.run(self, op, function(left)
+  return call.start(self, op, function(left)
     return { method = "GET", url = url, auth = auth, follow = 5, sink = sink, mkdir = mkdir, timeout = left,
       stall = stall }
   end, opts)
+end
+
+-- What a download or fetch error says of the file it was writing.
+local function get_error(err, sink, opts)
   if err and err.kind == "io" and sink and err.path == nil then err.path = sink end
-  if err and err.kind == "io" and not mkdir and err.message:find("No such file or directory", 1, true) then
+  if err and err.kind == "io" and not (opts and opts.mkdir == true)
+    and err.message:find("No such file or directory", 1, true) then
     err.message = err.message .. " (the folder does not exist: pass {mkdir = true} to create it)"
   end
-  return res, err
+  return err
+end
+
+local function get(self, op, url, sink, opts)
+  local c, err = get_call(self, op, url, sink, opts)
+  if not c then return nil, err end
+  local res
+  res, err = call.drive(c, opts)
+  return res, get_error(err, sink, opts)
 end
 
 ---Per-call options of `client:download`.
@@ -507,12 +529,12 @@ function Client:generate_many(list, opts)
   argcheck(type(opts) == "table", 2, "generate_many", "options table expected, got %s", type(opts))
   local concurrency = opts.concurrency or 8
   argcheck(type(concurrency) == "number" and concurrency >= 1, 2, "generate_many", "concurrency must be >= 1")
-  local async = require "vinano.async"
-  if not async.current() and async.default.live == 0 and not async.default.host and rawget(self, "generate") == nil then
+  local async, many = require "vinano.async", require "vinano.many"
+  if many.alone() and rawget(self, "generate") == nil then
     -- nothing else to run meanwhile (and generate is not replaced on this
     -- client): the calls drive the core directly, no task per request
     local results = {}
-    require("vinano.many").run(#list, concurrency, function(i)
+    many.run(#list, concurrency, function(i)
       local params = list[i]
       argcheck(type(params) == "table", 1, "generate", "table expected, got %s", type(params))
       return post_call(self, "generate", params, nil)
@@ -534,6 +556,23 @@ function Client:generate_many(list, opts)
     if async.current() then async.all(workers) else async.run(async.all, workers) end
   end
   return results
+end
+
+--- Internal (vinano.batch drives many of these at once; the methods above
+--- are the API): the call machine of one operation (call.lua), nothing
+--- sent yet, or nil and the refusal.  op "submit" (a: the params), "poll"
+--- (a: the task id) or "download" (a: the URL, b: the file).
+---@param op "submit"|"poll"|"download"
+---@param a any
+---@param b any
+---@param opts? vinano.CallOptions|vinano.DownloadOptions
+---@return table|nil call
+---@return vinano.Error|nil err
+function Client:_call(op, a, b, opts)
+  if op == "submit" then return post_call(self, "submit", a, opts) end
+  if op == "poll" then return poll_call(self, a, opts) end
+  assert(op == "download", "unknown operation")
+  return get_call(self, "download", a, b, opts)
 end
 
 --- {status=, headers={...}, rate_limit={limit=, remaining=, reset=}} of the

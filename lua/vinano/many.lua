@@ -4,12 +4,22 @@
 -- transfers start with queue = true and come back through transport's
 -- drain to a callback: no coroutine and no scheduler round per request.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
+local async = require "vinano.async"
 local core = require "vinano.core"
 local transport = require "vinano.transport"
 
 local M = {}
 
 local MAX_WAIT_MS = 1000
+
+--- Whether a caller outside any task may block in M.run: no task is live on
+--- the default scheduler and no host driver runs it (they would stand still
+--- meanwhile).
+---@return boolean
+function M.alone()
+  local sched = async.default
+  return not async.current() and sched.live == 0 and not sched.host
+end
 
 --- Runs n calls with at most `concurrency` unfinished at once.
 --- `start(i)` returns the call machine of request i (call.start), or nil
