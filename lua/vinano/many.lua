@@ -1,6 +1,7 @@
 -- Many calls of one client driven on the core directly, for generate_many
--- outside a task: each request is a call.lua machine (the same attempts,
--- limiter protocol, deadline, hooks and retries as a single call), its
+-- and batch.run outside a task: each item is a machine of call.lua's
+-- protocol (a call: the same attempts, limiter protocol, deadline, hooks and
+-- retries as a single call; or a batch job made of such calls), its
 -- transfers start with queue = true and come back through transport's
 -- drain to a callback: no coroutine and no scheduler round per request.
 -- vinano: internal (not part of the public API; see docs/architecture.md)
@@ -22,7 +23,8 @@ function M.alone()
 end
 
 --- Runs n calls with at most `concurrency` unfinished at once.
---- `start(i)` returns the call machine of request i (call.start), or nil
+--- `start(i)` returns the machine of item i (call.start's, or any with its
+--- next/settle/after and `client` and `deadline` fields), or nil
 --- and the error that refused it before sending; `done(i, res, err)` gets
 --- each outcome.  Blocks until all are done; raises what start raises.
 ---@param n integer
