@@ -11,22 +11,22 @@ _vinano() {
         case "$arg" in
             generate)
                 cmd="generate"
-                opts="$opts -h --help --model --aspect-ratio --mode --hd --size --search --image --image-url -o --output --async --token-file --timeout --max-retries --json"
+                opts="$opts -h --help --model --aspect-ratio --mode --hd --size --search --image --image-url -o --output --async --token-file --timeout --connect-timeout --stall-timeout --max-retries --json"
                 break
                 ;;
             batch)
                 cmd="batch"
-                opts="$opts -h --help --out --journal --concurrency --plan --rate-limit --rate-window --budget --retry-uncertain --dry-run --token-file --timeout --max-retries --json"
+                opts="$opts -h --help --out --journal --concurrency --plan --rate-limit --rate-window --budget --retry-uncertain --dry-run --token-file --timeout --connect-timeout --stall-timeout --max-retries --json"
                 break
                 ;;
             status)
                 cmd="status"
-                opts="$opts -h --help --token-file --timeout --max-retries --json"
+                opts="$opts -h --help --token-file --timeout --connect-timeout --stall-timeout --max-retries --json"
                 break
                 ;;
             wait)
                 cmd="wait"
-                opts="$opts -h --help -o --output --interval --max-wait --token-file --timeout --max-retries --json"
+                opts="$opts -h --help -o --output --interval --max-wait --token-file --timeout --connect-timeout --stall-timeout --max-retries --json"
                 break
                 ;;
             estimate)
@@ -94,6 +94,14 @@ _vinano() {
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
                 --max-retries)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
@@ -139,6 +147,14 @@ _vinano() {
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
                 --max-retries)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
@@ -153,6 +169,14 @@ _vinano() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --stall-timeout)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;
@@ -182,6 +206,14 @@ _vinano() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --stall-timeout)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;

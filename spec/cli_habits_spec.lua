@@ -170,6 +170,44 @@ describe("the vinano command's habits", function()
     end)
   end)
 
+  it("a connect or a stall timeout names its bound; --connect-timeout and --stall-timeout set them", function()
+    -- a listener whose queue is full: the kernel drops the next SYN, so a connect never completes
+    local socket = require "socket"
+    local srv = assert(socket.tcp())
+    assert(srv:bind("127.0.0.1", 0))
+    assert(srv:listen(0))
+    local _, port = srv:getsockname()
+    local fill = {}
+    for i = 1, 3 do
+      fill[i] = socket.tcp()
+      fill[i]:settimeout(0.2)
+      fill[i]:connect("127.0.0.1", port)
+    end
+    local code, _, stderr = cli.run(nil, { "generate", "x", "-o", t.dir .. "/a.png", "--connect-timeout", "0.5",
+      "--max-retries", "0" }, { env = { VINANO_BASE_URL = "http://127.0.0.1:" .. port, VINANO_API_TOKEN = env.token } })
+    assert.are.equal(1, code, stderr) -- never sent: nothing was charged
+    assert.matches("%[the connect_timeout of 0%.5 s ran out%]", stderr)
+    assert.matches("nothing was charged", stderr, 1, true)
+    -- the call's own timeout ends the connect first
+    code, _, stderr = cli.run(nil, { "generate", "x", "-o", t.dir .. "/a.png", "--timeout", "0.5",
+      "--max-retries", "0" }, { env = { VINANO_BASE_URL = "http://127.0.0.1:" .. port, VINANO_API_TOKEN = env.token } })
+    for _, c in ipairs(fill) do c:close() end
+    srv:close()
+    assert.are.equal(1, code, stderr)
+    assert.matches("%[the %-%-timeout of 0%.5 s ran out%]", stderr)
+    -- the answer's headers never come: the stall bound of a poll
+    t.mock:fault { action = "hang_headers", path = "/api/v1/images/task-status", times = 1 }
+    code, _, stderr = cli.run(t.mock, { "status", "some-task", "--stall-timeout", "1", "--max-retries", "0" })
+    assert.are.equal(1, code, stderr)
+    assert.matches("%[the stall_timeout of 1 s ran out%]", stderr)
+    -- each is a positive number, checked before anything is sent
+    for _, opt in ipairs { "--connect-timeout", "--stall-timeout" } do
+      code, _, stderr = cli.run(t.mock, { "status", "some-task", opt, "0" })
+      assert.are.equal(2, code, stderr)
+      assert.matches(opt, cli.one_error_line(stderr), 1, true)
+    end
+  end)
+
   it("wait --max-wait 0, 1e999, -1 or abc is a usage error (exit 2, nothing sent)", function()
     for _, v in ipairs { "0", "1e999", "-1", "abc", "nan" } do
       local code, _, stderr = cli.run(t.mock, { "wait", "some-task", "-o", t.dir .. "/w.png", "--max-wait=" .. v })

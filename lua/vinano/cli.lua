@@ -83,6 +83,10 @@ end
 local function connection_options(cmd)
   cmd:option("--token-file", "Read the API token from FILE (else VINANO_API_TOKEN).")
   cmd:option("--timeout", "Seconds for one API call, retries included.", nil, number_of("--timeout", "positive"))
+  cmd:option("--connect-timeout", "Seconds to open a connection (default 10).", nil,
+    number_of("--connect-timeout", "positive"))
+  cmd:option("--stall-timeout", "Seconds without a byte before a poll or download gives up (default 30).", nil,
+    number_of("--stall-timeout", "positive"))
   cmd:option("--max-retries", "Retries per API call (default 2; a generate that may have reached the server"
     .. " is never sent again).", nil,
     number_of("--max-retries", "count"))
@@ -191,7 +195,8 @@ end
 
 local function new_client(args, extra)
   local vinano = require "vinano"
-  local opts = { token = read_token(args), timeout = args.timeout, max_retries = args.max_retries }
+  local opts = { token = read_token(args), timeout = args.timeout, max_retries = args.max_retries,
+    connect_timeout = args.connect_timeout, stall_timeout = args.stall_timeout }
   for k, v in pairs(extra or {}) do opts[k] = v end
   local ok, client = pcall(vinano.new, opts)
   if not ok then fail(USAGE_ERROR, (tostring(client):gsub("^.-: ", "", 1))) end

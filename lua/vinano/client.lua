@@ -123,11 +123,12 @@ function Client.new(opts)
   local token = opts.token or os.getenv("VINANO_API_TOKEN")
   if token == "" then token = nil end
   local timeout = opts.timeout or DEFAULTS.timeout
+  local connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout
   local max_response = opts.max_response or DEFAULTS.max_response
   local c = core.new {
     token = token,
     timeout = timeout,
-    connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
+    connect_timeout = connect_timeout,
     ca_file = opts.ca_file, proxy = proxy, no_proxy = no_proxy,
     user_agent = opts.user_agent or ("vinano/" .. core.version .. " (Lua; " .. _VERSION .. ")"),
     -- TLS verification is on; only this explicit option turns it off
@@ -142,6 +143,7 @@ function Client.new(opts)
     base_url = base.url,
     has_token = token ~= nil,
     timeout = timeout,
+    connect_timeout = connect_timeout, -- the core's; kept to name it in messages
     max_response = max_response,
     validate = opts.validate ~= false,
     sleep = opts.sleep,

@@ -22,37 +22,44 @@ function M.charged(err)
   return "maybe"
 end
 
--- libcurl's words for its three bounds (7.88: connect.c, transfer.c, progress.c)
-local BOUNDS = {
-  { "onnect%w* time", "connect_timeout", "connect_timeout" },
-  { "onnect.*[Tt]imed out", "connect_timeout", "connect_timeout" },
-  { "too slow", "stall_timeout", "stall_timeout" },
-  { "[Tt]imed out", "timeout", "timeout" },
-  { "timeout", "timeout", "timeout" },
-}
+-- libcurl's words (7.88: connect.c, multi.c, progress.c) for a timeout
+-- while it resolved or connected ("Failed to connect to h port p after n
+-- ms: Timeout was reached", "Connection timed out after n ms", "Resolving
+-- timed out ...") and for its speed limit ("Operation too slow").
+local CONNECTING = { "^Failed to connect.*Timeout was reached", "^Connection timed out", "^Resolving timed out",
+  "onnect%w* time" }
+local STALLED = "too slow"
 
---- Which bound a timeout error hit: "timeout", "connect_timeout",
---- "stall_timeout" or "max_wait" (wait's deadline), with the value when the
---- client knows it.
+local function connecting(message)
+  for _, pattern in ipairs(CONNECTING) do
+    if message:find(pattern) then return true end
+  end
+  return false
+end
+
+--- Which bound a timeout error hit: "--timeout", "connect_timeout",
+--- "stall_timeout" or "--max-wait" (wait's deadline), with the value when
+--- the client knows it.  A connect cut short counts as connect_timeout
+--- unless the call had used up its whole timeout (the earlier of the two
+--- bounds ends a connect).
 ---@param err vinano.Error
 ---@param ctx {client: table?, max_wait: number?}?
 ---@return string|nil
 function M.bound(err, ctx)
   if err.kind ~= "timeout" then return nil end
   ctx = ctx or {}
-  local message = tostring(err.message)
   if err.task_id ~= nil or err.polls ~= nil then
     return "--max-wait" .. (ctx.max_wait and (" of %g s"):format(ctx.max_wait) or "")
   end
-  for _, b in ipairs(BOUNDS) do
-    if message:find(b[1]) then
-      local c = ctx.client
-      local value = c and c[b[3]]
-      local name = b[2] == "timeout" and "--timeout" or b[2]
-      return name .. (type(value) == "number" and (" of %g s"):format(value) or "")
-    end
+  local c, message = ctx.client or {}, tostring(err.message)
+  local name, value = "--timeout", c.timeout
+  if message:find(STALLED, 1, true) then
+    name, value = "stall_timeout", c.stall_timeout
+  elseif connecting(message) then
+    local spent = type(err.elapsed) == "number" and type(c.timeout) == "number" and err.elapsed >= c.timeout * 0.99
+    if not spent then name, value = "connect_timeout", c.connect_timeout end
   end
-  return nil
+  return name .. (type(value) == "number" and (" of %g s"):format(value) or "")
 end
 
 --- The error as one readable line: tostring(err) without its "vinano: "
