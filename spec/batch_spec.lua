@@ -416,6 +416,21 @@ describe("vinano.batch", function()
     assert.is_nil(env.read_file(dir .. "/d.journal"))
   end)
 
+  it("spaces a pending task's polls by poll_interval", function()
+    mock = mock_process.start { tokens = { env.token }, task_delay = 1.2, rate_limit = 200 }
+    local client = env.client(mock)
+    local s = assert(batch.run(client, { { prompt = "spaced", out = dir .. "/s.png" } },
+      { journal = dir .. "/s.journal", first_poll = 0.1, poll_interval = 0.5 }))
+    assert.is_true(s.ok)
+    local polls = 0
+    for _, e in ipairs(mock:requests()) do
+      if e.path == POLL then polls = polls + 1 end
+    end
+    -- pending at about 0.1, 0.6 and 1.1 s, done at 1.6 s: 4 (5 on a slow machine), never a burst
+    assert.is_true(polls >= 2 and polls <= 5, polls .. " polls")
+    assert.are.equal(polls, s.stats.requests.poll)
+  end)
+
   it("outside a task drives its jobs on the core itself: every request from the caller's thread", function()
     mock = mock_process.start { tokens = { env.token }, task_delay = 0.3, rate_limit = 200 }
     local main = coroutine.running() -- nil (5.1) or the main thread

@@ -342,7 +342,9 @@ local function run(client, list, opts)
   -- task.  Its requests are the client's own call machines (submit, poll,
   -- download: their attempts, limiter, deadline and hooks), one at a time;
   -- between polls it sleeps.  `phase` says what comes next:
-  --   submit -> first_wait -> [sleep] -> poll (-> sleep -> poll ...) -> download -> over
+  --   submit -> first_wait -> poll (-> poll_wait -> poll ...) -> download -> over
+  -- (a phase's return is the driver's: ("sleep", s) or nothing; what a call
+  -- hands to `done` only sets the next phase)
   local Job = {}
   Job.__index = Job
 
@@ -462,6 +464,11 @@ local function run(client, list, opts)
       return fail(job, { phase = "poll", kind = "timeout", task_id = task_id,
         message = ("task %s still pending after %g s (a rerun polls it again)"):format(task_id, task_timeout) })
     end
+    self.phase = "poll_wait"
+  end
+
+  -- Between polls: the page's advised interval.
+  function Job:poll_wait()
     self.phase = "poll"
     return "sleep", interval
   end
