@@ -4,7 +4,7 @@
 
 #include "buffer.h"
 
-int vn_buffer_add(vn_buffer *b, const void *p, size_t n) {
+int vn_buffer_reserve(vn_buffer *b, size_t n) {
   if (n >= (size_t)-1 / 2 - b->len) return 0;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
@@ -15,6 +15,11 @@ int vn_buffer_add(vn_buffer *b, const void *p, size_t n) {
     b->data = d;
     b->cap = cap;
   }
+  return 1;
+}
+
+int vn_buffer_add(vn_buffer *b, const void *p, size_t n) {
+  if (!vn_buffer_reserve(b, n)) return 0;
   if (n) memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = '\0';

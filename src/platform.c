@@ -2,6 +2,9 @@
  * The POSIX calls of the core, and their Windows counterparts (built by
  * mingw-w64 and run under Wine in `make check-windows`).
  */
+#ifdef _WIN32
+#define _CRT_RAND_S /* rand_s, from the system's random source */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +196,91 @@ int vn_readable(const char *path, char *msg, size_t msgsize) {
   }
   close(fd);
   return 0;
+}
+
+int vn_read_open(const char *path, int *fd) {
+  struct stat st;
+#ifdef _WIN32
+  *fd = _open(path, _O_RDONLY | _O_BINARY);
+#else
+  *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+#endif
+  if (*fd < 0) return errno ? errno : EIO;
+  if (fstat(*fd, &st) != 0 || type_of((unsigned long)st.st_mode) != VN_FT_FILE) {
+    close(*fd);
+    *fd = -1;
+    return EINVAL;
+  }
+  return 0;
+}
+
+long vn_read(int fd, void *p, size_t n, int *err) {
+  for (;;) {
+#ifdef _WIN32
+    int r = _read(fd, p, n > 0x40000000u ? 0x40000000u : (unsigned)n);
+#else
+    ssize_t r = read(fd, p, n);
+#endif
+    if (r >= 0) return (long)r;
+    if (errno == EINTR) continue;
+    *err = errno ? errno : EIO;
+    return -1;
+  }
+}
+
+int vn_read_seek(int fd, curl_off_t at) {
+#ifdef _WIN32
+  return _lseeki64(fd, (__int64)at, SEEK_SET) < 0 ? (errno ? errno : EIO) : 0;
+#else
+  return lseek(fd, (off_t)at, SEEK_SET) < 0 ? (errno ? errno : EIO) : 0;
+#endif
+}
+
+void vn_read_close(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+int vn_random(void *p, size_t n) {
+  unsigned char *b = (unsigned char *)p;
+  size_t got = 0;
+  int err = EIO;
+#ifdef _WIN32
+  while (got < n) {
+    unsigned int r;
+    size_t k;
+    if (rand_s(&r) != 0) break;
+    for (k = 0; k < sizeof r && got < n; k++, r >>= 8) b[got++] = (unsigned char)r;
+  }
+#else
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    while (got < n) {
+      ssize_t r = read(fd, b + got, n - got);
+      if (r > 0)
+        got += (size_t)r;
+      else if (r < 0 && errno == EINTR)
+        continue;
+      else
+        break;
+    }
+    close(fd);
+  } else {
+    err = errno ? errno : EIO;
+  }
+#endif
+  if (got == n) return 0;
+  { /* no random source: the clock and an address, mixed (unique, not secret) */
+    double t = vn_now();
+    size_t i;
+    unsigned long long x = (unsigned long long)(size_t)p ^ (unsigned long long)(t * 1e9);
+    for (i = got; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      b[i] = (unsigned char)x;
+    }
+  }
+  return err;
 }
 
 static int make_dir(const char *p) {

@@ -50,6 +50,25 @@ typedef struct vn_file {
   char *tmp_path; /* malloc'd: path + a unique suffix */
 } vn_file;
 
+/* Reading a file to send: opened without blocking (and refused unless a
+ * regular file), read, positioned, closed.  0 or errno; vn_read returns the
+ * bytes read (0 at the end) or -1 with *err set. */
+int vn_read_open(const char *path, int *fd);
+long vn_read(int fd, void *p, size_t n, int *err);
+int vn_read_seek(int fd, curl_off_t at);
+void vn_read_close(int fd);
+
+/* n bytes from the system's random source.  0, or errno (then p holds
+ * bytes mixed from the clock and addresses: unique, not secret). */
+int vn_random(void *p, size_t n);
+
+/* Whether '\\' separates folders in a path, as '/' does. */
+#ifdef _WIN32
+#define VN_BACKSLASH_SEPARATES 1
+#else
+#define VN_BACKSLASH_SEPARATES 0
+#endif
+
 /* Creates missing parent folders of path (not path itself). 0 or errno. */
 int vn_mkdir_parents(const char *path);
 /* A new temporary file beside path (same folder), opened for writing. 0 or errno. */

@@ -132,6 +132,7 @@ int vn_pool_init(vn_pool *p) {
   memset(p, 0, sizeof *p);
   p->pollset = -1;
   p->attached.prev = p->attached.next = &p->attached;
+  vn_random(&p->form_random, sizeof p->form_random);
   p->multi = curl_multi_init();
   p->share = curl_share_init();
   if (!p->multi || !p->share) return 0;

@@ -66,6 +66,12 @@ static void snapshot(vn_transfer *t, CURLcode code) {
   long sent = 0;
   f->code = code;
   if (code != CURLE_OK) f->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+  if (t->form.failed) { /* a file being sent could not be read: libcurl only saw an abort */
+    f->code = CURLE_READ_ERROR;
+    f->read_failed = 1;
+    f->read_error = vn_form_take_error(&t->form);
+    f->error = f->read_error ? f->read_error : "reading a file to send: out of memory";
+  }
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent);
   f->request_sent = sent > 0;
@@ -91,8 +97,7 @@ static void release(vn_transfer *t) {
       curl_easy_cleanup(t->easy);
     t->easy = NULL;
   }
-  curl_mime_free(t->mime);
-  t->mime = NULL;
+  vn_form_free(&t->form);
   t->pool = NULL;
 }
 
@@ -156,8 +161,7 @@ void vn_transfer_orphan(lua_State *L, vn_transfer *t) {
   vn_pool_detach(&t->link);
   if (t->easy) curl_easy_cleanup(t->easy); /* an idle transfer whose start raised */
   t->easy = NULL;
-  curl_mime_free(t->mime);
-  t->mime = NULL;
+  vn_form_free(&t->form);
   t->pool = NULL;
 }
 
@@ -213,6 +217,7 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
 
   t = (vn_transfer *)lua_newuserdatauv(L, sizeof *t, 0);
   memset(t, 0, sizeof *t);
+  vn_form_init(&t->form);
   t->self_ref = LUA_NOREF;
   t->state = VN_IDLE;
   vn_sink_init(&t->sink, cfg->max_response);
@@ -282,7 +287,6 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   vn_pool_setup_easy(p, e);
-  if (auth) curl_easy_setopt(e, CURLOPT_HTTPHEADER, cfg->auth);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow > 0 ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)follow);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -307,16 +311,31 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
     curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
   }
   if (has_parts) {
-    t->mime = curl_mime_init(e);
-    if (!t->mime) luaL_error(L, "vinano: out of memory");
-    vn_form_build(L, parts_idx, 2, t->mime);
-    curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
+    vn_form *form = &t->form;
+    vn_form_build(L, parts_idx, 2, form, &p->form_random);
+    /* the body's Content-Type line, then the client's Authorization line:
+     * a node of the transfer's own before the client's list (libcurl only
+     * reads the list), so the token is never copied per request */
+    t->form_header.data = form->header;
+    t->form_header.next = auth ? cfg->auth : NULL;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &t->form_header);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, form->total);
+    if (form->nfiles == 0) { /* all in memory: libcurl sends the buffer itself */
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, form->mem.data);
+    } else {
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_READFUNCTION, vn_form_read);
+      curl_easy_setopt(e, CURLOPT_READDATA, form);
+      curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, vn_form_seek);
+      curl_easy_setopt(e, CURLOPT_SEEKDATA, form);
+    }
   } else if (post) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
   } else {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   }
+  if (auth && !has_parts) curl_easy_setopt(e, CURLOPT_HTTPHEADER, cfg->auth);
 
   lua_settop(L, top);
   if (sink && vn_sink_open(&t->sink, sink, mkdir) != 0) {
@@ -405,6 +424,7 @@ static int t_result(lua_State *L) {
     set_num(L, "bytes", (double)s->written);
   }
   if (s->file_errno) set_str(L, "file_error", s->file_error);
+  if (f->read_failed) set_str(L, "file_error", f->error);
   if (s->too_large) set_bool(L, "too_large", 1);
   if (t->cancelled) set_bool(L, "cancelled", 1);
   set_bool(L, "request_sent", f->request_sent);
@@ -465,7 +485,8 @@ static int t_close(lua_State *L) {
   vn_buffer_free(&t->named);
   free(t->facts.content_type);
   free(t->facts.redirect_url);
-  t->facts.content_type = t->facts.redirect_url = NULL;
+  free(t->facts.read_error);
+  t->facts.content_type = t->facts.redirect_url = t->facts.read_error = NULL;
   unanchor(L, t);
   t->state = VN_CLOSED;
   return 0;

@@ -9,7 +9,7 @@
  *   compat.c    Lua 5.1-5.3 shims
  *   class.c     registering a userdata class
  *   trace.c     secrets redacted: the verbose trace, server text
- *   form.c      parts list -> curl_mime
+ *   form.c      parts list -> multipart body (read from disk while sent)
  *   json.c      JSON text -> Lua tables (integers, vinano.null, bounded)
  *   headers.c   the response headers Lua named, collected per line
  *   sink.c      body to memory (bounded) or to a file (temp + rename)
@@ -70,9 +70,41 @@ typedef struct vn_trace_ctx {
 int vn_trace_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud);
 
 /* ---- form.c */
-/* Adds the parts list at index parts (a sequence of {name=, value= | file= |
- * data=, filename=, type=}) to mime.  Raises with luaL_argerror(arg) on misuse. */
-void vn_form_build(lua_State *L, int parts, int arg, curl_mime *mime);
+#define VN_BOUNDARY_LEN 40 /* 8 dashes, 32 hex digits */
+typedef struct vn_form_file {
+  char *path;
+  curl_off_t size; /* as it was at start: what is sent */
+  size_t mem_at;   /* where in mem its bytes go */
+} vn_form_file;
+
+/* A multipart/form-data body: mem with the files' bytes inserted. */
+typedef struct vn_form {
+  vn_buffer mem;       /* every byte but the files' */
+  vn_form_file *files; /* in body order */
+  size_t nfiles, capfiles;
+  curl_off_t total;    /* the body's size */
+  char boundary[VN_BOUNDARY_LEN];
+  char header[96];     /* "Content-Type: multipart/form-data; boundary=..." */
+  /* reading (vn_form_read): segment 2k is mem before file k, 2k+1 file k */
+  size_t seg;
+  curl_off_t seg_off;
+  int fd;      /* the file being read; -1: none */
+  int failed;  /* reading failed: the transfer was aborted */
+  char *error; /* then "reading 'path': reason" (NULL: out of memory) */
+} vn_form;
+
+void vn_form_init(vn_form *f);
+/* Builds the body of the parts list at index parts (a sequence of {name=,
+ * value= | file= | data=, filename=, type=}, or name, value strings), with a
+ * new boundary from *random_state.  Raises with luaL_argerror(arg) on
+ * misuse; f then holds what it had built (vn_form_free frees it). */
+void vn_form_build(lua_State *L, int parts, int arg, vn_form *f, unsigned long long *random_state);
+/* CURLOPT_READFUNCTION and CURLOPT_SEEKFUNCTION over a form (userdata). */
+size_t vn_form_read(char *buf, size_t size, size_t nitems, void *ud);
+int vn_form_seek(void *ud, curl_off_t offset, int origin);
+/* The failure's message, now the caller's to free (NULL: none, or no memory). */
+char *vn_form_take_error(vn_form *f);
+void vn_form_free(vn_form *f);
 
 /* ---- json.c */
 #define VN_JSON_MAX_DEPTH 1000
@@ -162,6 +194,7 @@ typedef struct vn_pool {
   double deadline;
   int has_deadline;
   int failed; /* a CURLMcode that broke the multi handle */
+  unsigned long long form_random; /* multipart boundaries (form.c), seeded by vn_random */
   int pollset; /* vn_pollset_new's, kept in step with socks; -1: none */
 } vn_pool;
 
@@ -208,6 +241,8 @@ typedef struct vn_facts {
   long status;
   int request_sent;
   char *content_type, *redirect_url;
+  int read_failed;  /* a file being sent could not be read: */
+  char *read_error; /* why (vn_form_take_error; NULL: out of memory) */
   curl_off_t retry_after;
   long new_connections, local_port, http_version;
   double seconds;
@@ -218,7 +253,8 @@ typedef struct vn_transfer {
   vn_link link; /* first: a vn_link * is a vn_transfer * */
   vn_pool *pool; /* NULL once detached (done, or client closed) */
   CURL *easy;
-  curl_mime *mime;
+  vn_form form;
+  struct curl_slist form_header; /* form.header, then the client's Authorization line */
   struct curl_slist *auth_copy; /* not owned: the client's */
   int state, cancelled, queue, json, has_named;
   const vn_config *cfg; /* the client's, while running (header names, redaction) */

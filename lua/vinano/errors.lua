@@ -19,7 +19,7 @@ local M = {}
 ---| "task_failed"          # `wait` saw the task fail (`task` holds the poll answer)
 ---| "cancelled"            # the request was cancelled (its task was), or its client closed
 ---| "callback"             # a user callback raised; only that request fails
----| "io"                   # a local file could not be written: a download's file, a batch journal
+---| "io"                   # a local file could not be written (a download's file, a batch journal) or read while it was sent (an image)
 
 ---@class vinano.KindInfo
 ---@field retry "never"|"yes"|"idempotent" never; always (after a wait); only GET or when retry_unsafe
@@ -49,7 +49,7 @@ M.kinds = {
   cancelled = { retry = "never", reached = "maybe", doc = "the request was cancelled, or its client was closed" },
   callback = { retry = "never", reached = "maybe", doc = "a user callback raised; only that request fails" },
   io = { retry = "never", reached = "maybe",
-    doc = "a local file could not be written: a download's file, a batch journal" },
+    doc = "a local file could not be written (a download's file, a batch journal) or read while it was sent" },
 }
 
 ---An operational failure (`nil, err`); `tostring(err)` reads well in a log.
