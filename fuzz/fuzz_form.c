@@ -13,7 +13,9 @@
  * a name with NUL), or values of the wrong type.
  *
  * Checks (abort on failure): vn_form_build succeeds exactly when a model of
- * the rules written here from docs/architecture.md says the list is valid;
+ * the rules written here from docs/architecture.md says the list is valid,
+ * and marks the body failed (with a message) exactly when a file part names
+ * a missing file or a folder;
  * the stack is as it was; a failure is a Lua error with a message; a body
  * built is total bytes long, read back the same whatever the pieces and
  * seeks, and splits at its boundary into the parts given, in order, each
@@ -49,6 +51,9 @@ static int proxy_index(lua_State *L) {
 }
 
 static const char *const keys[] = {"name", "value", "file", "data", "filename", "type"};
+
+/* A part of this input names a file that is missing or not a regular file. */
+static int bad_file;
 
 /* The model: is this field value acceptable? */
 static int header_ok(const char *s, size_t n) {
@@ -99,7 +104,10 @@ static int push_part(lua_State *L, vn_reader *rd) {
       if ((i == 0 || i == 4 || i == 5) && !header_ok(s, n)) valid = 0;
       if (i == 2) {
         struct stat st;
-        if (memchr(s, '\0', n) || stat(s, &st) != 0 || !S_ISREG(st.st_mode)) valid = 0;
+        if (memchr(s, '\0', n))
+          valid = 0;
+        else if (stat(s, &st) != 0 || !S_ISREG(st.st_mode))
+          bad_file = 1; /* not misuse: the body says it failed */
       }
       if (i >= 1 && i <= 3) sources++;
       if (i == 1) has_value = 1;
@@ -232,6 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   vn_form form;
   make_files();
   vn_form_init(&form);
+  bad_file = 0;
   n = (int)(vn_byte(&rd) % 8);
   lua_pushcfunction(L, build);
   if (vn_byte(&rd) % 32 == 0) {
@@ -270,7 +279,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   VN_CHECK(lua_gettop(L) == base + 1 + (st == LUA_OK ? 0 : 1), "stack balance");
   if (st != LUA_OK) VN_CHECK(lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) > 0, "an error message");
   VN_CHECK((st == LUA_OK) == valid, "the builder and the model disagree");
-  if (st == LUA_OK) check_body(L, base + 1, &form, &rd);
+  if (st == LUA_OK) VN_CHECK(form.failed == bad_file, "a bad file fails the body, nothing else does");
+  if (st == LUA_OK && form.failed) VN_CHECK(form.error && strncmp(form.error, "reading '", 9) == 0, "its message");
+  if (st == LUA_OK && !form.failed) check_body(L, base + 1, &form, &rd);
   vn_form_free(&form);
   vn_fuzz_end_input(L, base);
   return 0;

@@ -122,6 +122,18 @@ describe("client", function()
       assert.matches("100MB", err.message)
     end)
 
+    it("an image removed between the checks and the send is an io error naming it, nothing sent", function()
+      local path = env.write_file(dir .. "/vanishing.png", "\137PNG\r\n\26\nxyz")
+      local res, err = client:generate({ prompt = "x", image = path }, {
+        on_send = function() assert(os.remove(path)) end, -- after validation, before the transfer starts
+      })
+      assert.is_nil(res)
+      assert.are.equal("io", err.kind)
+      assert.are.equal(("reading '%s': No such file or directory"):format(path), err.message)
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(0, #mock:requests())
+    end)
+
     it("429 is rate_limited with retry_after", function()
       mock:set { rate_limit = 2, rate_window = 30 }
       assert(client:generate { prompt = "1" })

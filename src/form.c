@@ -107,6 +107,18 @@ static int open_part(vn_form *f, const char *name, size_t n) {
          add(&f->mem, name, n) && ADDS(&f->mem, "\"");
 }
 
+/* The first failure of a file: its message, allocated only when there is
+ * one (see sink.c); the transfer is not sent, or aborted. */
+static void fail(vn_form *f, const char *path, const char *why) {
+  size_t n = strlen(path) + strlen(why) + 16;
+  if (f->fd >= 0) vn_read_close(f->fd);
+  f->fd = -1;
+  if (f->failed) return;
+  f->failed = 1;
+  f->error = (char *)malloc(n);
+  if (f->error) snprintf(f->error, n, "reading '%s': %s", path, why);
+}
+
 static void add_file(lua_State *L, vn_form *f, const char *path, int i) {
   vn_fileinfo fi;
   char why[160];
@@ -114,11 +126,14 @@ static void add_file(lua_State *L, vn_form *f, const char *path, int i) {
   char *copy;
   int err = vn_stat(path, &fi, why, sizeof why);
   if (err || fi.type != VN_FT_FILE) {
+    /* the file system, not misuse (the Lua layer checked the file before):
+     * the transfer ends at start, unsent, saying so */
     if (err)
       vn_strerror(err, why, sizeof why);
     else
       snprintf(why, sizeof why, "not a regular file");
-    luaL_error(L, "parts[%d].file: cannot read '%s' (%s)", i, path, why);
+    fail(f, path, why);
+    return;
   }
   if (f->nfiles == f->capfiles) {
     size_t cap = f->capfiles ? f->capfiles * 2 : 2;
@@ -269,18 +284,6 @@ static void close_file(vn_form *f) {
   f->fd = -1;
 }
 
-/* The message is allocated only when there is one (see sink.c). */
-static size_t read_error(vn_form *f, const char *path, const char *why) {
-  size_t n = strlen(path) + strlen(why) + 16;
-  close_file(f);
-  if (!f->failed) {
-    f->failed = 1;
-    f->error = (char *)malloc(n);
-    if (f->error) snprintf(f->error, n, "reading '%s': %s", path, why);
-  }
-  return CURL_READFUNC_ABORT;
-}
-
 size_t vn_form_read(char *buf, size_t size, size_t nitems, void *ud) {
   vn_form *f = (vn_form *)ud;
   size_t room = size * nitems, got = 0;
@@ -305,15 +308,20 @@ size_t vn_form_read(char *buf, size_t size, size_t nitems, void *ud) {
       if (f->fd < 0) {
         if ((err = vn_read_open(file->path, &f->fd)) != 0 || (f->seg_off && (err = vn_read_seek(f->fd, f->seg_off)))) {
           vn_strerror(err, why, sizeof why);
-          return read_error(f, file->path, why);
+          fail(f, file->path, why);
+          return CURL_READFUNC_ABORT;
         }
       }
       r = vn_read(f->fd, buf + got, want, &err);
       if (r < 0) {
         vn_strerror(err, why, sizeof why);
-        return read_error(f, file->path, why);
+        fail(f, file->path, why);
+        return CURL_READFUNC_ABORT;
       }
-      if (r == 0) return read_error(f, file->path, "the file became shorter while it was sent");
+      if (r == 0) {
+        fail(f, file->path, "the file became shorter while it was sent");
+        return CURL_READFUNC_ABORT;
+      }
       want = (size_t)r;
     }
     got += want;

@@ -58,6 +58,16 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+/* A file of the body could not be read (at start, or while libcurl sent
+ * it: libcurl then only saw an abort). */
+static void read_failure(vn_transfer *t) {
+  vn_facts *f = &t->facts;
+  f->code = CURLE_READ_ERROR;
+  f->read_failed = 1;
+  f->read_error = vn_form_take_error(&t->form);
+  f->error = f->read_error ? f->read_error : "reading a file to send: out of memory";
+}
+
 /* Every fact libcurl reports, while the easy handle is still ours. */
 static void snapshot(vn_transfer *t, CURLcode code) {
   vn_facts *f = &t->facts;
@@ -66,12 +76,7 @@ static void snapshot(vn_transfer *t, CURLcode code) {
   long sent = 0;
   f->code = code;
   if (code != CURLE_OK) f->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
-  if (t->form.failed) { /* a file being sent could not be read: libcurl only saw an abort */
-    f->code = CURLE_READ_ERROR;
-    f->read_failed = 1;
-    f->read_error = vn_form_take_error(&t->form);
-    f->error = f->read_error ? f->read_error : "reading a file to send: out of memory";
-  }
+  if (t->form.failed) read_failure(t);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent);
   f->request_sent = sent > 0;
@@ -338,8 +343,14 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   if (auth && !has_parts) curl_easy_setopt(e, CURLOPT_HTTPHEADER, cfg->auth);
 
   lua_settop(L, top);
+  /* operational failures, not misuse: a finished transfer that says so */
+  if (t->form.failed) {
+    read_failure(t);
+    release(t);
+    t->state = VN_DONE;
+    return t;
+  }
   if (sink && vn_sink_open(&t->sink, sink, mkdir) != 0) {
-    /* an operational failure, not misuse: a finished transfer that says so */
     t->facts.code = CURLE_WRITE_ERROR;
     t->facts.error = t->sink.file_error;
     release(t);

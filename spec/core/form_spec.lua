@@ -182,19 +182,27 @@ describe("the multipart body", function()
     assert.are.equal(("reading '%s': No such file or directory"):format(gone), r.error)
     assert.are.equal(r.error, r.file_error)
     t:close()
+    assert.is_nil(S.read_file(("%s/got/%d.head"):format(dir, seen + 1)), "the server saw a whole request")
     assert.are.equal(0, c:running())
   end)
 
-  it("refuses at start a file that is missing or not a regular file, naming the reason", function()
-    local function start_error(path)
-      local ok, err = pcall(c.start, c, { method = "POST", url = url, parts = { { name = "image", file = path } } })
-      assert.is_false(ok)
-      return err
+  it("ends at start, unsent, a transfer whose file is missing or not a regular file, saying why", function()
+    local function at_start(path)
+      local before = seen
+      local t = c:start { method = "POST", url = url, parts = { "prompt", "p", { name = "image", file = path } } }
+      assert.is_true(t:done())
+      local r = t:result()
+      t:close()
+      assert.are.equal(before, seen)
+      assert.is_false(r.request_sent)
+      assert.are.equal(26, r.code)
+      assert.are.equal(r.error, r.file_error)
+      return r.error
     end
-    assert.matches("parts[1].file: cannot read '" .. dir .. "/missing.png' (No such file or directory)",
-      start_error(dir .. "/missing.png"), 1, true)
-    assert.matches("parts[1].file: cannot read '" .. dir .. "/got' (not a regular file)", start_error(dir .. "/got"),
-      1, true)
+    assert.are.equal(("reading '%s/missing.png': No such file or directory"):format(dir),
+      at_start(dir .. "/missing.png"))
+    assert.are.equal(("reading '%s/got': not a regular file"):format(dir), at_start(dir .. "/got"))
+    assert.is_nil(S.read_file(("%s/got/%d.head"):format(dir, seen + 1)))
     assert.are.equal(0, c:running())
   end)
 end)

@@ -1,11 +1,11 @@
 -- An HTTP/1.1 server for the specs that compare bytes on the wire: run as
 -- `lua capture_server.lua DIR`, it prints its port, then for every request
--- writes its head to DIR/N.head and its body to DIR/N.body (N = 1, 2, ...),
--- and answers `{}`; a request whose path starts with /redirect is answered
--- 307 to /again (the client sends its body a second time).  It answers
--- "Expect: 100-continue" with 100 first, closes every connection after its
--- answer (one client's kept-alive connection never blocks another's), and
--- runs until it is killed.
+-- whose body came whole writes its head to DIR/N.head and its body to
+-- DIR/N.body (N = 1, 2, ...) and answers `{}`; a request whose path starts
+-- with /redirect is answered 307 to /again (the client sends its body a
+-- second time).  It answers "Expect: 100-continue" with 100 first, closes
+-- every connection after its answer (one client's kept-alive connection
+-- never blocks another's), and runs until it is killed.
 local socket = require "socket"
 local dir = assert(arg[1], "usage: capture_server.lua DIR")
 local server = assert(socket.bind("127.0.0.1", 0))
@@ -36,8 +36,11 @@ local function serve(conn)
     if name and name:lower() == "expect" and value:lower() == "100-continue" then expect = true end
   end
   if expect then conn:send("HTTP/1.1 100 Continue\r\n\r\n") end
-  local body = length > 0 and conn:receive(length) or ""
-  if not body then return end
+  local body = ""
+  if length > 0 then
+    body = conn:receive(length)
+    if not body then return end -- cut short: no request to record
+  end
   count = count + 1
   save(count .. ".head", table.concat(head, "\n") .. "\n")
   save(count .. ".body", body)
