@@ -16,6 +16,8 @@
 #   BENCH_QUICK=1    fewer requests and rounds: a smoke run of everything
 #   BENCH_PIN=0      no CPU pinning (see bench/README.md for why it pins)
 #   BENCH_ONLY=callgrind  only the instruction counts (a profiling loop)
+#   BENCH_ONLY=serve      only the server, until interrupted (its address, CA
+#                         and token on stderr, and in $BENCH_SERVE_ENV if set)
 #   BENCH_OUT=FILE   where the report is saved (default out/bench.txt)
 #   VINANO_TREE=DIR  measure the vinano of another tree (its lua/ and build/,
 #                    built here with make)
@@ -197,6 +199,12 @@ for proto in --http2 --http1.1; do
   [ "$(echo "$v" | grep -c '^< HTTP/[0-9.]* 200')" = 2 ] || die "keep-alive check: not two 200s ($proto): $v"
 done
 log "keep-alive: HTTP/2 and HTTP/1.1 reuse the connection for a second multipart POST"
+if [ "$ONLY" = serve ]; then # the server alone, for measuring by hand (strace, perf, a patched tree)
+  log "serving until interrupted: BASE=$BASE CA=$CA TOKEN=$TOKEN (images: ${IMAGES[*]})"
+  echo "BASE=$BASE CA=$CA TOKEN=$TOKEN FLOOR=$FLOOR" > "${BENCH_SERVE_ENV:-/dev/null}"
+  wait "$NGINX_PID"
+  exit 0
+fi
 
 # ------------------------------------------------------------ interpreters
 # LUA_PATH / LUA_CPATH that find this tree's vinano, then the stock paths
@@ -250,7 +258,7 @@ record() { # class case inflight role label -- command...
 if [ "$QUICK" = 1 ]; then
   ROUNDS=${BENCH_ROUNDS:-2}; NS=100; NS_IMG=60; NCLI=5; NSSL=3; NA=300; NA1=150; SLOW_ROUNDS=1
 else
-  NS=600; NS_IMG=300; NCLI=20; NSSL=8; NA=3000; NA1=800; SLOW_ROUNDS=3
+  NS=2000; NS_IMG=1000; NCLI=20; NSSL=8; NA=3000; NA1=800; SLOW_ROUNDS=3
 fi
 
 if [ "$ONLY" != callgrind ]; then
@@ -409,8 +417,11 @@ cgjit() { # name requests -- command...
     { log "callgrind $name failed: $(tail -2 "$TMP/err")"; return 0; }
   lua5.4 "$BENCH/cgsum.lua" "$TMP/cg.$name.$n" > "$TMP/cgsum.$name.$n"
 }
+# three times the requests: the JIT's trace compiling, which falls into the
+# difference differently per run, weighs a third as much per request
+CGJ=$((CG1 + 3 * (CG2 - CG1)))
 cgjit vinanojit $CG1 luajit "$BENCH/vinano_bench.lua" calls "$BASE" "$CA" $CG1
-cgjit vinanojit $CG2 luajit "$BENCH/vinano_bench.lua" calls "$BASE" "$CA" $CG2
+cgjit vinanojit $CGJ luajit "$BENCH/vinano_bench.lua" calls "$BASE" "$CA" $CGJ
 # 64 in flight: one generate_many of M1 and of M2 requests (server on the other vCPU)
 M1=128
 M2=640
@@ -456,7 +467,7 @@ cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
 # require "vinano" in instructions (the wall-clock median moves with the machine's load)
 cg require 1 lua5.4 -e 'require "vinano"'
 cg require 0 lua5.4 -e ''
-side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2|$B1|$B2"
+side "cg|$CG1|$CG2|$TMP|$P1|$P2|$M1|$M2|$F1|$F2|$B1|$B2|$CGJ"
 # the profiles themselves, and callgrind_annotate's inclusive view of the
 # 160-request vinano run, kept for reading (out/callgrind/)
 cp "$TMP"/cg.vinano.* "$TMP"/cg.floor.* "$TMP"/cg.core.* "$CGOUT"/ 2>/dev/null || true

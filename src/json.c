@@ -254,6 +254,9 @@ static int literal(parser *ps, const char *word, size_t n) {
 static int push_value(parser *ps);
 
 #define PENDING_MAX 32 /* key/value pairs (objects) or 2x values (arrays) held on the stack */
+/* The outermost object gets room for this many more fields: what its reader
+ * adds to a document (attempts, elapsed, rate_limit) then needs no rehash. */
+#define TOP_ROOM 4
 
 static int enter(parser *ps) {
   if (ps->depth >= VN_JSON_MAX_DEPTH) return fail(ps, "nested deeper than " VN_JSON_MAX_DEPTH_S " levels");
@@ -272,10 +275,10 @@ typedef struct container {
   int index;   /* array: elements stored so far */
 } container;
 
-static void flush(lua_State *L, container *c, int object, int closing) {
+static void flush(lua_State *L, container *c, int object, int closing, int depth) {
   int i;
   if (!c->made) {
-    int guess = closing ? c->pending : 2 * c->pending;
+    int guess = closing ? c->pending + (object && depth == 1 ? TOP_ROOM : 0) : 2 * c->pending;
     if (object)
       lua_createtable(L, 0, guess);
     else
@@ -320,7 +323,7 @@ static int push_object(parser *ps) {
     if (ps->p >= ps->end || *ps->p != ':') return fail(ps, "expected ':' after a key");
     ps->p++;
     if (!push_value(ps)) return 0;
-    if (++c.pending == PENDING_MAX) flush(L, &c, 1, 0);
+    if (++c.pending == PENDING_MAX) flush(L, &c, 1, 0, ps->depth);
     skip_ws(ps);
     if (ps->p < ps->end && *ps->p == ',') {
       ps->p++;
@@ -329,7 +332,7 @@ static int push_object(parser *ps) {
     if (ps->p < ps->end && *ps->p == '}') break;
     return fail(ps, "expected ',' or '}' in an object");
   }
-  flush(L, &c, 1, 1);
+  flush(L, &c, 1, 1, ps->depth);
   ps->p++;
   ps->depth--;
   return 1;
@@ -351,7 +354,7 @@ static int push_array(parser *ps) {
   }
   for (;;) {
     if (!push_value(ps)) return 0;
-    if (++c.pending == 2 * PENDING_MAX) flush(L, &c, 0, 0);
+    if (++c.pending == 2 * PENDING_MAX) flush(L, &c, 0, 0, ps->depth);
     skip_ws(ps);
     if (ps->p < ps->end && *ps->p == ',') {
       ps->p++;
@@ -360,7 +363,7 @@ static int push_array(parser *ps) {
     if (ps->p < ps->end && *ps->p == ']') break;
     return fail(ps, "expected ',' or ']' in an array");
   }
-  flush(L, &c, 0, 1);
+  flush(L, &c, 0, 1, ps->depth);
   ps->p++;
   ps->depth--;
   return 1;

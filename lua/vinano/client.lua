@@ -141,6 +141,7 @@ function Client.new(opts)
     core = c,
     base = base,
     base_url = base.url,
+    post_url = { generate = base.url .. api.endpoints.generate.path, submit = base.url .. api.endpoints.submit.path },
     has_token = token ~= nil,
     timeout = timeout,
     connect_timeout = connect_timeout, -- the core's; kept to name it in messages
@@ -213,7 +214,7 @@ local function post_call(self, op, params, opts)
   local parts, err = refusal(self, params, opts)
   if not parts then return nil, err end
   if not self.has_token then return no_token() end
-  local url = self.base_url .. api.endpoints[op].path
+  local url = self.post_url[op]
   return call.start(self, op, function(left)
     return { method = "POST", url = url, auth = true, parts = parts, timeout = left }
   end, opts)

@@ -245,7 +245,7 @@ local function image_urls(images)
   if type(images) ~= "table" or images[1] == nil then return false end
   for i = 1, #images do
     local u = images[i]
-    if type(u) ~= "string" or not u:lower():find("^https?://.") then return false end
+    if type(u) ~= "string" or not u:find("^[Hh][Tt][Tt][Pp][Ss]?://.") then return false end
   end
   return true
 end

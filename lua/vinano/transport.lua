@@ -24,7 +24,11 @@ local progress = require "vinano.progress"
 
 local transport = {}
 
-local function core() return require "vinano.core" end
+local core_module -- loaded on first use: require "vinano" loads no C
+local function core()
+  core_module = core_module or require "vinano.core"
+  return core_module
+end
 
 ---@class vinano.transport.Owner
 ---@field transfer userdata
@@ -215,12 +219,11 @@ local function blocking(c, spec, on_progress)
   local t = c:start(spec)
   local watch = on_progress and progress.watch(on_progress)
   local step_ms = watch and math.floor(progress.EVERY * 1000) or 1000
-  local c_core = core()
   while not t:done() do
     c:step(step_ms)
     if registry[c] then transport.drain(c) end -- transfers tasks await on this client
     if watch then
-      local ok, raised = watch:check(t, c_core.now())
+      local ok, raised = watch:check(t, core().now())
       if not ok then
         t:cancel()
         local facts = result_of(t)
