@@ -257,6 +257,11 @@ if cg then
     local vt, ft = per(v1, v2, "total:"), per(f1, f2, "total:")
     say("Instructions per request (callgrind; (run of %d requests - run of %d) / %d, Lua 5.4, case text)", n2, n1, k)
     say("  raw libcurl easy (floor.c)          %8.0f Ir", ft)
+    local h1, h2 = load("floorhand", n1), load("floorhand", n2)
+    if h1 and h2 then
+      say("  raw libcurl, body built by hand     %8.0f Ir  (%.2fx)  reference: the floor without curl_mime (vinano's"
+        .. " core writes its body itself)", per(h1, h2, "total:"), per(h1, h2, "total:") / ft)
+    end
     say("  vinano client:generate              %8.0f Ir  (%.2fx)", vt, vt / ft)
     local ct
     if c1 and c2 then

@@ -271,6 +271,9 @@ for r in $(seq 1 "$ROUNDS"); do
     if [ "$case" = images ]; then imgs=("${IMAGES[@]}"); n=$NS_IMG; fi
     record sync $case 1 floor "raw libcurl: easy handle (floor.c)" "${FL[@]}" sync "$BASE" "$CA" $TOKEN $n 1 "${imgs[@]}"
     record sync $case 1 ref "raw libcurl over HTTP/1.1 (reference)" env FLOOR_HTTP11=1 "${FL[@]}" sync "$BASE" "$CA" $TOKEN $n 1 "${imgs[@]}"
+    if [ "$case" = text ]; then
+      record sync $case 1 ref "raw libcurl, body built by hand (reference)" env FLOOR_HAND_BODY=1 "${FL[@]}" sync "$BASE" "$CA" $TOKEN $n 1
+    fi
     record sync $case 1 vinano "vinano client:generate, Lua 5.4" "${V54[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     record sync $case 1 vinano "vinano client:generate, LuaJIT" "${VJIT[@]}" sync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
     record sync $case 1 ref "vinano core transfer (no API layer), 5.4" "${V54[@]}" coresync "$BASE" "$CA" $n 1 30 "${imgs[@]}"
@@ -464,6 +467,8 @@ cg floor $CG1 "$FLOOR" sync "$BASE" "$CA" $TOKEN $((CG1 / 2)) 1
 FL2=$((CG2 - 50))
 [ $FL2 -lt 50 ] && FL2=$((CG2 / 2))
 cg floor $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
+FLOOR_HAND_BODY=1 cg floorhand $CG1 "$FLOOR" sync "$BASE" "$CA" $TOKEN $((CG1 / 2)) 1
+FLOOR_HAND_BODY=1 cg floorhand $CG2 "$FLOOR" sync "$BASE" "$CA" $TOKEN $FL2 1
 # require "vinano" in instructions (the wall-clock median moves with the machine's load)
 cg require 1 lua5.4 -e 'require "vinano"'
 cg require 0 lua5.4 -e ''
