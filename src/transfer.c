@@ -178,47 +178,43 @@ int vn_transfer_push(lua_State *L, const vn_transfer *t) {
 
 /* ---- start */
 
-static const char *const spec_keys[] = {"method", "url",    "auth",  "parts", "sink",
-                                        "mkdir",  "follow", "timeout", "stall", "queue", "json", NULL};
+/* The spec's fields, each read once: one pass over the table puts every
+ * value in its slot above `slots` (nil where absent); an unknown name raises. */
+enum { F_METHOD, F_URL, F_AUTH, F_PARTS, F_SINK, F_MKDIR, F_FOLLOW, F_TIMEOUT, F_STALL, F_QUEUE, F_JSON, F_COUNT };
+static const char *const spec_keys[] = {"method", "url",    "auth",  "parts", "sink", "mkdir",
+                                        "follow", "timeout", "stall", "queue", "json", NULL};
 
-static void check_keys(lua_State *L, int spec) {
+static int read_spec(lua_State *L, int spec) {
+  int slots = lua_gettop(L) + 1, i;
+  luaL_checkstack(L, F_COUNT + 4, "spec");
+  for (i = 0; i < F_COUNT; i++) lua_pushnil(L);
   lua_pushnil(L);
   while (lua_next(L, spec) != 0) {
-    int i, known = 0;
-    if (lua_type(L, -2) == LUA_TSTRING) {
-      const char *k = lua_tostring(L, -2);
-      for (i = 0; spec_keys[i] && !known; i++) known = strcmp(k, spec_keys[i]) == 0;
-      if (!known) luaL_argerror(L, 2, lua_pushfstring(L, "unknown field '%s'", k));
-    } else {
-      luaL_argerror(L, 2, "field names must be strings");
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_argerror(L, 2, "field names must be strings");
+    k = lua_tostring(L, -2);
+    for (i = 0; spec_keys[i] && strcmp(k, spec_keys[i]) != 0; i++) {
     }
-    lua_pop(L, 1);
+    if (!spec_keys[i]) luaL_argerror(L, 2, lua_pushfstring(L, "unknown field '%s'", k));
+    lua_replace(L, slots + i); /* the value; the key stays for lua_next */
   }
+  return slots;
 }
 
-static int get(lua_State *L, int spec, const char *key) {
-  lua_pushstring(L, key);
-  lua_rawget(L, spec);
-  return lua_gettop(L);
-}
-
-static int opt_bool(lua_State *L, int spec, const char *key) {
-  int i = get(L, spec, key), v;
-  if (!lua_isnil(L, i) && lua_type(L, i) != LUA_TBOOLEAN) vn_raise(L, 2, key, "boolean expected");
-  v = lua_toboolean(L, i);
-  lua_pop(L, 1);
-  return v;
+static int opt_bool(lua_State *L, int idx, const char *key) {
+  if (!lua_isnil(L, idx) && lua_type(L, idx) != LUA_TBOOLEAN) vn_raise(L, 2, key, "boolean expected");
+  return lua_toboolean(L, idx);
 }
 
 vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, int spec) {
   vn_transfer *t;
   CURL *e;
   const char *url, *method, *sink;
-  int idx, post, has_parts, parts_idx, auth, mkdir, follow = 0, top;
+  int f, idx, post, has_parts, parts_idx, auth, mkdir, follow = 0, top;
   long timeout_ms = cfg->timeout_ms, stall_s = 0;
 
   luaL_checktype(L, spec, LUA_TTABLE);
-  check_keys(L, spec);
+  f = read_spec(L, spec); /* the field F_X is at f + F_X */
 
   t = (vn_transfer *)lua_newuserdatauv(L, sizeof *t, 0);
   memset(t, 0, sizeof *t);
@@ -234,11 +230,11 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   t->pool = p;
   vn_pool_attach(p, &t->link);
 
-  url = vn_check_line(L, get(L, spec, "url"), 2, "url", 0, NULL);
+  url = vn_check_line(L, f + F_URL, 2, "url", 0, NULL);
   if (!url) vn_raise(L, 2, "url", "string expected");
-  idx = get(L, spec, "method");
+  idx = f + F_METHOD;
   method = lua_isnil(L, idx) ? NULL : vn_check_line(L, idx, 2, "method", 0, NULL);
-  parts_idx = get(L, spec, "parts");
+  parts_idx = f + F_PARTS;
   has_parts = !lua_isnil(L, parts_idx);
   if (!method)
     post = has_parts;
@@ -249,15 +245,14 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   else
     post = vn_raise(L, 2, "method", "\"GET\" or \"POST\" expected");
   if (has_parts && !post) vn_raise(L, 2, "parts", "only with method \"POST\"");
-  auth = opt_bool(L, spec, "auth");
+  auth = opt_bool(L, f + F_AUTH, "auth");
   if (auth && !cfg->auth) vn_raise(L, 2, "auth", "the client has no token");
-  mkdir = opt_bool(L, spec, "mkdir");
-  t->queue = opt_bool(L, spec, "queue");
-  t->json = opt_bool(L, spec, "json");
-  idx = get(L, spec, "sink");
-  sink = vn_check_line(L, idx, 2, "sink", 1, NULL);
+  mkdir = opt_bool(L, f + F_MKDIR, "mkdir");
+  t->queue = opt_bool(L, f + F_QUEUE, "queue");
+  t->json = opt_bool(L, f + F_JSON, "json");
+  sink = vn_check_line(L, f + F_SINK, 2, "sink", 1, NULL);
   if (sink && !*sink) vn_raise(L, 2, "sink", "empty path");
-  idx = get(L, spec, "follow");
+  idx = f + F_FOLLOW;
   if (!lua_isnil(L, idx)) {
     lua_Number n;
     if (lua_type(L, idx) != LUA_TNUMBER) vn_raise(L, 2, "follow", "number expected");
@@ -265,9 +260,9 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
     if (!(n >= 0 && n <= 100) || n != (lua_Number)(int)n) vn_raise(L, 2, "follow", "integer 0..100 expected");
     follow = (int)n;
   }
-  idx = get(L, spec, "timeout");
+  idx = f + F_TIMEOUT;
   if (!lua_isnil(L, idx)) timeout_ms = vn_seconds_to_ms(vn_check_seconds(L, idx, 2, "timeout"));
-  idx = get(L, spec, "stall");
+  idx = f + F_STALL;
   if (!lua_isnil(L, idx)) {
     double s = vn_check_seconds(L, idx, 2, "stall") + 0.999;
     stall_s = s >= 2147483647.0 ? 2147483647L : (long)s;
@@ -292,8 +287,10 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
   }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   vn_pool_setup_easy(p, e);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow > 0 ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)follow);
+  if (follow > 0) { /* a new or reset handle follows none */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)follow);
+  }
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -120,14 +120,16 @@ end
 function rules(params)
   for i = 1, #STRING_FIELDS do -- numeric loops over these constant lists: no iterator call per field
     local f = STRING_FIELDS[i]
-    if params[f] ~= nil and type(params[f]) ~= "string" then
-      return invalid(f, "type", "expected a string, got " .. type(params[f]))
+    local v = params[f]
+    if v ~= nil and type(v) ~= "string" then
+      return invalid(f, "type", "expected a string, got " .. type(v))
     end
   end
   for i = 1, #BOOLEAN_FIELDS do
     local f = BOOLEAN_FIELDS[i]
-    if params[f] ~= nil and not is_bool(params[f]) then
-      return invalid(f, "type", "expected a boolean, got " .. type(params[f]))
+    local v = params[f]
+    if v ~= nil and not is_bool(v) then
+      return invalid(f, "type", "expected a boolean, got " .. type(v))
     end
   end
 
@@ -366,7 +368,8 @@ function M.prepare(params, with_rules, fs)
           end
         end
       else
-        if type(v) ~= "string" then -- a string is sent as it is: the usual case, with no call
+        -- a string is sent as it is (the rules made sure a string field holds one)
+        if (kind ~= "string" or not with_rules) and type(v) ~= "string" then
           local ok, err = check_scalar(v, name)
           if not ok then return nil, err end
           v = scalar(v)

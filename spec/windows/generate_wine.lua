@@ -62,3 +62,15 @@ test("a missing file is refused before anything is sent, naming the path", funct
   S.matches("no such%.png", err.message, "message")
   S.eq(0, #S.api_requests(), "requests")
 end)
+
+test("an image gone between the checks and the send is an io error naming it, nothing sent", function()
+  local dir = S.dir("gone")
+  local path = S.write(dir .. "\\gone.png", S.binary)
+  local res, err = S.client():generate({ prompt = "x", image = path }, {
+    on_send = function() assert(os.remove(path)) end, -- after the checks, before the transfer starts
+  })
+  S.eq(nil, res, "result")
+  S.eq("io", err.kind, "kind")
+  S.eq(("reading '%s': No such file or directory"):format(path), err.message, "message")
+  S.eq(0, #S.api_requests(), "requests")
+end)
