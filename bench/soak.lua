@@ -7,8 +7,9 @@
 -- in-memory images), async batches of 32 submits then 32 polls through
 -- the core directly (c:start{queue = true} / c:step / c:finished, the facts
 -- read by response.classify), blocking polls, 500s injected by mock:fault,
--- invalid_request errors (Lua validation) and misuse the C core raises on
--- (a part naming a missing file, a part that is not a table), requests
+-- invalid_request errors (Lua validation), a part naming a missing file (the
+-- core ends that transfer at start, unsent), misuse the C core raises on (a
+-- part that is not a table), requests
 -- cancelled in flight or dropped to the garbage collector, a download, and
 -- a throw-away client with a wrong token (401); 96 of each 100 reach the
 -- server (the invalid_request ones stop before sending).  Every outcome is
@@ -213,11 +214,14 @@ local function invalid_requests(i)
   -- misuse the C core raises on while building the form: an easy handle
   -- taken and given back, the half-made transfer left to __gc
   local url = mock.url .. api.endpoints.generate.path
-  local okc, raised = pcall(core.start, core, { method = "POST", url = url, auth = true,
-    parts = { { name = "image", file = tmpdir .. "/vinano-soak-missing-" .. i .. ".png" } } })
-  expect(not okc and tostring(raised):find("cannot read", 1, true), "raised (C: missing file)", okc, raised)
+  local gone = core:start { method = "POST", url = url, auth = true,
+    parts = { { name = "image", file = tmpdir .. "/vinano-soak-missing-" .. i .. ".png" } } }
+  local f = gone:done() and gone:result()
+  gone:close()
+  expect(f and f.code == 26 and not f.request_sent and tostring(f.file_error):find("reading '", 1, true),
+    "ended at start (C: missing file)", f and f.code, f and f.file_error)
   tick()
-  okc, raised = pcall(core.start, core, { method = "POST", url = url, auth = true,
+  local okc, raised = pcall(core.start, core, { method = "POST", url = url, auth = true,
     parts = { { name = "image", data = PNG, filename = "a.png" }, 42 } })
   expect(not okc and tostring(raised):find("table expected", 1, true), "raised (C: bad part)", okc, raised)
   tick()

@@ -6,15 +6,30 @@
 
 #include "vinano.h"
 
+/* Every method and metamethod gets the metatable as its upvalue 1, so that
+ * vn_class_check compares with it instead of looking the name up in the
+ * registry on every call. */
 void vn_class_register(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta) {
   luaL_newmetatable(L, name);
   lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, methods, 1);
   lua_setfield(L, -2, "__index");
-  luaL_setfuncs(L, meta, 0);
+  lua_pushvalue(L, -1);
+  luaL_setfuncs(L, meta, 1);
   lua_pushliteral(L, "locked");
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
+}
+
+void *vn_class_check(lua_State *L, int idx, const char *name) {
+  void *p = lua_touserdata(L, idx);
+  if (p && lua_getmetatable(L, idx)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return p;
+  }
+  return luaL_checkudata(L, idx, name); /* not one: its error, as the standard library words it */
 }
 
 int vn_raise(lua_State *L, int arg, const char *what, const char *why) {

@@ -143,7 +143,7 @@ void vn_config_free(vn_config *cfg) {
 /* ---- the loop */
 
 static vn_client *check_client(lua_State *L, int idx) {
-  vn_client *c = (vn_client *)luaL_checkudata(L, idx, VN_CLIENT_MT);
+  vn_client *c = (vn_client *)vn_class_check(L, idx, VN_CLIENT_MT);
   if (c->closed) luaL_error(L, "vinano: attempt to use a closed client");
   return c;
 }
@@ -420,7 +420,7 @@ static int c_running(lua_State *L) {
 /* Idempotent: __gc, __close and close() all land here.  Also frees what a
  * half-made client (a raise in new) acquired. */
 static int c_close(lua_State *L) {
-  vn_client *c = (vn_client *)luaL_checkudata(L, 1, VN_CLIENT_MT);
+  vn_client *c = (vn_client *)vn_class_check(L, 1, VN_CLIENT_MT);
   vn_link *l, *next;
   if (c->pool.attached.next) {
     c->pool.closing = 1;
@@ -438,7 +438,7 @@ static int c_close(lua_State *L) {
 }
 
 static int c_tostring(lua_State *L) {
-  vn_client *c = (vn_client *)luaL_checkudata(L, 1, VN_CLIENT_MT);
+  vn_client *c = (vn_client *)vn_class_check(L, 1, VN_CLIENT_MT);
   if (c->closed)
     lua_pushliteral(L, "vinano.core.client (closed)");
   else

@@ -10,8 +10,8 @@
  * or {name=, data=} (bytes), with optional filename= and type=; or a text
  * part as two entries, the name string then the value string (no table per
  * field: what the Lua layer sends for every request).  Fields are read with
- * lua_rawget and copied before the next one is read, so no __index or
- * collection can free a string in use.
+ * lua_rawget and every value stays on the Lua stack until it is copied into
+ * the body, so no __index or collection can free a string in use.
  *
  * Text and data are copied into one buffer; a file's bytes are read from
  * disk only while libcurl sends (vn_form_read), so a 100 MB image is never

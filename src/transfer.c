@@ -366,7 +366,7 @@ vn_transfer *vn_transfer_start(lua_State *L, vn_pool *p, const vn_config *cfg, i
 
 /* ---- methods */
 
-static vn_transfer *check(lua_State *L) { return (vn_transfer *)luaL_checkudata(L, 1, VN_TRANSFER_MT); }
+static vn_transfer *check(lua_State *L) { return (vn_transfer *)vn_class_check(L, 1, VN_TRANSFER_MT); }
 
 static void set_str(lua_State *L, const char *k, const char *v) {
   if (!v) return;

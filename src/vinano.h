@@ -36,6 +36,9 @@
 /* Creates the metatable name: methods as __index, meta (__gc, __close,
  * __tostring, ...), __metatable locked.  Leaves nothing on the stack. */
 void vn_class_register(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+/* luaL_checkudata(L, idx, name) for the methods and metamethods of a class
+ * registered above (it compares with their upvalue, not the registry). */
+void *vn_class_check(lua_State *L, int idx, const char *name);
 /* Option checks shared by the client and its transfers; each raises
  * "bad option 'what' (...)" (arg 0) or a bad argument arg otherwise. */
 double vn_check_seconds(lua_State *L, int idx, int arg, const char *what);
