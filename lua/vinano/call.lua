@@ -117,14 +117,15 @@ function M.start(client, op, build, opts)
   opts = opts or NO_OPTS
   local started = core.now()
   -- seventeen fields, all named here: the table is made once at its size
-  -- (it is also response.classify's context: op, max_response, unix_now,
+  -- (it is also response.classify's context: op, max_response, unix_now
+  -- false: classify asks os.time() only for a Retry-After date,
   -- core for the redaction of server text)
   return setmetatable({
     client = client, op = op, build = build, opts = opts, started = started,
     deadline = started + (opts.timeout or client.timeout),
     limiter = op ~= "download" and op ~= "fetch" and client.limiter or nil,
     attempt = 0, phase = "begin", ticket = false, wait = 0, rate_limit = false,
-    max_response = client.max_response, unix_now = 0, res = false, err = false, core = client.core,
+    max_response = client.max_response, unix_now = false, res = false, err = false, core = client.core,
   }, Call)
 end
 
@@ -222,7 +223,6 @@ end
 ---@return nil
 function Call:settle(facts, raised)
   local client, op, attempt, limiter, opts = self.client, self.op, self.attempt, self.limiter, self.opts
-  self.unix_now = os.time()
   local res, err, info = response.classify(facts, self)
   if raised ~= nil then res, err = nil, callback_error("on_progress", raised) end
   if info then

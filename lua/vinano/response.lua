@@ -175,19 +175,19 @@ end
 
 local RL = api.rate_limit_headers
 
-local function make_info(f, unix_now)
+local function make_info(f, unix_now) -- unix_now: false asks os.time() when needed
   local raw = f.headers
   local hv = f.header_values -- api.response_headers, collected by the core as they arrived
   local rate_limit, retry_after
   if hv then
     rate_limit = { limit = hv[RL.limit], remaining = hv[RL.remaining], reset = hv[RL.reset] }
     local ra = hv["retry-after"]
-    if ra then retry_after = M.retry_after(ra, unix_now) end
+    if ra then retry_after = M.retry_after(ra, unix_now or os.time()) end
   else -- facts not from the core (or a core not told the names): read the block
     local nl = raw and ("\n" .. raw):lower() -- one lower-cased copy for both look-ups
     rate_limit = nl and rate_limit_lower(nl) or {}
     if nl and nl:find("retry-after:", 1, true) then
-      retry_after = M.retry_after(header(raw, "retry-after"), unix_now)
+      retry_after = M.retry_after(header(raw, "retry-after"), unix_now or os.time())
     end
   end
   return setmetatable({
@@ -289,7 +289,7 @@ end
 ---@class vinano.Context
 ---@field op "generate"|"submit"|"poll"|"download"|"fetch"
 ---@field max_response integer bytes
----@field unix_now number os.time()
+---@field unix_now number|false os.time() (false: classify asks it when a Retry-After date needs it)
 ---@field core table the client's vinano.core client: its redact and snippet
 
 --- Facts of a finished transfer -> res, err, info.
