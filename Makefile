@@ -70,11 +70,14 @@ check-core:
 check-compat:
 	@$(MAKE) --no-print-directory deps DEPS="build test compat packaging http2"
 	@for l in luajit lua5.1 lua5.2 lua5.3; do $(MAKE) --no-print-directory LUA=$$l all || exit 1; done
-	@VINANO_SPECS="$(call specs,host)" VINANO_BUSTED_ARGS="--exclude-tags=slow" VINANO_SPEC_LIMIT=300 \
+	@VINANO_SPECS="$(call specs,host)" VINANO_BUSTED_ARGS="--exclude-tags=slow" VINANO_SPEC_LIMIT=$(COMPAT_SPEC_LIMIT) \
 	  sh scripts/check.sh lua5.1 lua5.2 lua5.3
 
-# The bound of check-valgrind's busted run, seconds (CI raises it: its
-# other stages run beside it).
+# The bounds of the busted runs of check-compat (per Lua), check-asan and
+# check-ubsan, and check-valgrind, seconds (CI raises them: its stages run
+# side by side there).
+COMPAT_SPEC_LIMIT ?= 300
+SAN_SPEC_LIMIT ?= 300
 VALGRIND_SPEC_LIMIT ?= 400
 
 # One Lua only: make check-one LUA=lua5.3
@@ -95,7 +98,7 @@ check-asan:
 	@$(MAKE) --no-print-directory deps DEPS="build test http2"
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 SANITIZE="$(ASAN_FLAGS)" all build/lua5.4-asan
-	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=300 \
+	@VINANO_BUILD=build/lua5.4-san VINANO_INTERP=./build/lua5.4-asan VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=$(SAN_SPEC_LIMIT) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
@@ -112,7 +115,7 @@ check-ubsan:
 	@$(MAKE) --no-print-directory LUA=luajit all
 	@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang CFLAGS="-O1 -g" SANITIZE="$(UBSAN_FLAGS)" \
 	  BUILD=build/lua5.4-ubsan all build/lua5.4-ubsan-host
-	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=300 \
+	@VINANO_BUILD=build/lua5.4-ubsan VINANO_INTERP=./build/lua5.4-ubsan-host VINANO_SPECS="$(call specs,host nocore slow)" VINANO_SPEC_LIMIT=$(SAN_SPEC_LIMIT) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh scripts/check.sh lua5.4
 
 # The specs under valgrind memcheck: any error or definitely-lost byte fails.
