@@ -118,7 +118,7 @@ function M.start(client, op, build, opts)
   local started = core.now()
   -- seventeen fields, all named here: the table is made once at its size
   -- (it is also response.classify's context: op, max_response, unix_now
-  -- false: classify asks os.time() only for a Retry-After date,
+  -- (false: classify asks os.time() only when a Retry-After date needs it),
   -- core for the redaction of server text)
   return setmetatable({
     client = client, op = op, build = build, opts = opts, started = started,
