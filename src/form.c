@@ -18,7 +18,6 @@
  * in memory.  Its size is taken at start: a file that shrinks meanwhile
  * fails the transfer, one that grows is sent as it was.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
